@@ -1,0 +1,215 @@
+"""Hyperparameters as data: they live in the optimizer state as float32 scalars.
+
+:func:`with_hyperparams` turns a factory ``(**hyperparams) -> transformation`` into a
+transformation whose state holds every numeric hyperparameter (and the value each
+schedule gave for the most recent update). The factory is called again inside each
+``update`` with the current values as arrays, so changing a value with
+:func:`set_hyperparams` never recompiles a jitted step, and a vmap over states sweeps
+many settings in one program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._base import (
+    Array,
+    PyTree,
+    ScalarOrSchedule,
+    StatefulSchedule,
+    is_schedule,
+    path_str,
+    safe_increment,
+    zero_count,
+)
+
+
+class HyperparamsState(NamedTuple):
+    """State of :func:`with_hyperparams`.
+
+    Attributes:
+      count: int32 number of updates done (saturating); the schedule step of the next update.
+      hyperparams: name -> float32 value. For a constant, the value in force; for a
+        scheduled hyperparameter, the value applied by the most recent update (before
+        any update, the value the first update will use).
+      schedule_states: one entry per scheduled hyperparameter: ``()`` for a pure schedule,
+        the schedule's own state for a :class:`StatefulSchedule`.
+      inner_state: the state of the wrapped transformation.
+    """
+
+    count: Array
+    hyperparams: dict[str, Array]
+    schedule_states: dict[str, PyTree]
+    inner_state: PyTree
+
+
+def _as_f32(value: Any) -> Array:
+    return jnp.asarray(value, dtype=jnp.float32)
+
+
+def with_hyperparams(
+    factory: Callable[..., optax.GradientTransformation],
+    /,
+    **hyperparams: ScalarOrSchedule,
+) -> optax.GradientTransformationExtraArgs:
+    """Keeps the numeric hyperparameters of ``factory(**hyperparams)`` in its state.
+
+    Each value may be a number, a jax scalar, a schedule ``step -> value`` (update k,
+    0-based, uses ``schedule(k)``) or a :class:`~jaxsched.StatefulSchedule` (which may
+    read the extra arguments of ``update``, e.g. ``value=`` for reduce-on-plateau).
+
+    Args:
+      factory: builds the transformation from hyperparameter values. It is called with
+        float32 arrays inside ``update``, so it must not branch in Python on them.
+      **hyperparams: the hyperparameters, by the names ``factory`` takes.
+
+    Returns:
+      A transformation with a :class:`HyperparamsState`.
+    """
+    scheduled = {k: v for k, v in hyperparams.items() if is_schedule(v)}
+    constants = {k: v for k, v in hyperparams.items() if k not in scheduled}
+
+    def _schedule_value(name: str, sched_state: PyTree, count: Array, extra: dict) -> tuple:
+        schedule = scheduled[name]
+        if isinstance(schedule, StatefulSchedule):
+            value, sched_state = schedule.update(sched_state, count, extra)
+            return _as_f32(value), sched_state
+        return _as_f32(schedule(count)), sched_state
+
+    def init(params: PyTree) -> HyperparamsState:
+        values = {k: _as_f32(v) for k, v in constants.items()}
+        sched_states = {}
+        for name, schedule in scheduled.items():
+            if isinstance(schedule, StatefulSchedule):
+                sched_states[name] = schedule.init()
+                values[name] = _as_f32(schedule.current(sched_states[name]))
+            else:
+                sched_states[name] = ()
+                values[name] = _as_f32(schedule(zero_count()))
+        values = {k: values[k] for k in hyperparams}
+        inner_state = factory(**values).init(params)
+        return HyperparamsState(zero_count(), values, sched_states, inner_state)
+
+    def update(updates, state: HyperparamsState, params=None, **extra):
+        values = dict(state.hyperparams)
+        sched_states = {}
+        for name in scheduled:
+            values[name], sched_states[name] = _schedule_value(
+                name, state.schedule_states[name], state.count, extra
+            )
+        inner = optax.with_extra_args_support(factory(**values))
+        updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
+        new_state = HyperparamsState(safe_increment(state.count), values, sched_states, inner_state)
+        return updates, new_state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _is_hp(node: Any) -> bool:
+    return isinstance(node, HyperparamsState)
+
+
+def _map_hp_states(
+    fn: Callable[[tuple[str, ...], HyperparamsState], HyperparamsState],
+    tree: PyTree,
+    prefix: tuple[str, ...] = (),
+) -> PyTree:
+    """Applies ``fn(path, node)`` to every HyperparamsState, innermost first."""
+
+    def visit(path, node):
+        if not _is_hp(node):
+            return node
+        full = prefix + tuple(p for p in path_str(path).split("/") if p != "<root>")
+        node = node._replace(inner_state=_map_hp_states(fn, node.inner_state, full))
+        return fn(full, node)
+
+    return jax.tree_util.tree_map_with_path(visit, tree, is_leaf=_is_hp)
+
+
+def _entries(state: PyTree) -> list[tuple[tuple[str, ...], str, HyperparamsState]]:
+    found: list[tuple[tuple[str, ...], str, HyperparamsState]] = []
+
+    def record(path, node):
+        found.extend((path, name, node) for name in node.hyperparams)
+        return node
+
+    _map_hp_states(record, state)
+    return found
+
+
+def _keys(entries: list) -> list[str]:
+    """The shortest path suffix (ending in the name) that no other entry shares."""
+    full = [path + (name,) for path, name, _ in entries]
+    keys = []
+    for i, parts in enumerate(full):
+        for n in range(1, len(parts) + 1):
+            suffix = parts[-n:]
+            if all(other[-n:] != suffix for j, other in enumerate(full) if j != i):
+                break
+        keys.append("/".join(suffix))
+    return keys
+
+
+def hyperparams(state: PyTree) -> dict[str, Array]:
+    """Returns every hyperparameter held in an optimizer state, as float32 arrays.
+
+    For one optimizer the keys are its argument names (``learning_rate``, ``b1``, ...).
+    In a composition (``chain``, ``partition``, wrappers such as ``lookahead``) a name
+    that occurs once stays bare; a name that occurs more than once is qualified by the
+    shortest tail of its path in the state that tells it apart, with ``/`` between
+    parts: chain positions (``"0/learning_rate"``), partition labels
+    (``"head/learning_rate"``) or wrapper fields (``"first/learning_rate"``).
+
+    A scheduled hyperparameter reports the value applied by the most recent update.
+    """
+    entries = _entries(state)
+    return {key: node.hyperparams[name] for key, (_, name, node) in zip(_keys(entries), entries)}
+
+
+def set_hyperparams(
+    state: PyTree, values: Mapping[str, Any] | None = None, **kwargs: Any
+) -> PyTree:
+    """Returns a copy of ``state`` with some hyperparameters replaced.
+
+    Keys are those of :func:`hyperparams` (use ``values`` for keys containing ``/``).
+    The new values become float32 arrays of the shape given (a scalar, or a batch of
+    values for a vmapped sweep), so a jitted step that takes the state does not
+    recompile for scalar changes. A hyperparameter that follows a schedule cannot be
+    set: its schedule would overwrite the value at the next update.
+
+    Raises:
+      ValueError: for an unknown key or a scheduled hyperparameter.
+    """
+    new = dict(values or {})
+    overlap = set(new) & set(kwargs)
+    if overlap:
+        raise ValueError(f"hyperparameters given twice: {sorted(overlap)}")
+    new.update(kwargs)
+    entries = _entries(state)
+    keys = _keys(entries)
+    by_location = {}
+    for key, (path, name, node) in zip(keys, entries):
+        by_location[(path, name)] = key
+        if key in new and name in node.schedule_states:
+            raise ValueError(
+                f"hyperparameter {key!r} follows a schedule and cannot be set; build the "
+                "optimizer with a constant (or a different schedule) instead"
+            )
+    unknown = sorted(set(new) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {unknown}; this state holds {sorted(keys)}")
+
+    def replace(path, node):
+        hp = dict(node.hyperparams)
+        for name in hp:
+            key = by_location[(path, name)]
+            if key in new:
+                hp[name] = _as_f32(new[key])
+        return node._replace(hyperparams=hp)
+
+    return _map_hp_states(replace, state)
