@@ -136,7 +136,9 @@ def path_str(path: tuple[Any, ...]) -> str:
     return "/".join(parts) if parts else "<root>"
 
 
-def check_same_tree(expected: PyTree, got: PyTree, what: str = "updates") -> None:
+def check_same_tree(
+    expected: PyTree, got: PyTree, what: str = "updates", against: str = "the optimizer state"
+) -> None:
     """Raises ValueError naming the first path where ``got`` differs from ``expected``.
 
     Compares tree structure and leaf shapes. Runs at trace time only (structure and
@@ -155,18 +157,17 @@ def check_same_tree(expected: PyTree, got: PyTree, what: str = "updates") -> Non
                     raise ValueError(f"{what} tree is missing the leaf at path {e!r}")
                 if e is None or g not in exp_paths:
                     raise ValueError(
-                        f"{what} tree has a leaf at path {g!r} that the optimizer state does "
-                        "not have"
+                        f"{what} tree has a leaf at path {g!r} that {against} does not have"
                     )
                 raise ValueError(f"{what} tree is missing the leaf at path {e!r}")
         raise ValueError(
-            f"{what} tree structure differs from the optimizer state's: {got_def} vs {exp_def}"
+            f"{what} tree structure differs from that of {against}: {got_def} vs {exp_def}"
         )
     for (path, e), (_, g) in zip(exp_leaves, got_leaves):
         if np.shape(e) != np.shape(g):
             raise ValueError(
-                f"{what} leaf at path {path_str(path)!r} has shape {np.shape(g)}, the "
-                f"optimizer state expects {np.shape(e)}"
+                f"{what} leaf at path {path_str(path)!r} has shape {np.shape(g)}, expected "
+                f"{np.shape(e)} (from {against})"
             )
 
 

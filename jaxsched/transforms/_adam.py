@@ -31,7 +31,7 @@ class ScaleByAdamState(NamedTuple):
 
 def bias_corrections(b1: Any, b2: Any, count: Array) -> tuple[Array, Array]:
     """``(1 - b1^t, 1 - b2^t)`` in float32 for the 1-based step ``t = count + 1``."""
-    t = (count + 1).astype(jnp.float32)
+    t = count.astype(jnp.float32) + 1
     b1 = jnp.asarray(b1, jnp.float32)
     b2 = jnp.asarray(b2, jnp.float32)
     return 1 - b1**t, 1 - b2**t

@@ -64,7 +64,7 @@ def decayed_weights_rule(weight_decay: Any, mask: MaskOrFn = None):
     def add(updates, params):
         if params is None:
             raise ValueError("weight decay needs the parameters: call update(..., params=params)")
-        check_same_tree(updates, params, "params")
+        check_same_tree(params, updates, against="the parameters")
         chosen = _resolve_mask(mask, params)
         out = jax.tree.map(
             lambda u, p, m: u + weight_decay * p if m else u, updates, params, chosen

@@ -1,0 +1,121 @@
+"""jaxsched speaks optax's protocol: optax.chain, flax TrainState and flax.nnx.Optimizer."""
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from flax.training import train_state
+
+import jaxsched
+
+PARAMS = {"dense": {"kernel": jnp.arange(6.0).reshape(2, 3) / 6, "bias": jnp.ones(3)}}
+
+
+def _grads(params):
+    return jax.tree.map(lambda p: jnp.cos(p) + 0.1, params)
+
+
+def _run(tx, steps=5):
+    params, state = PARAMS, tx.init(PARAMS)
+    for _ in range(steps):
+        updates, state = tx.update(_grads(params), state, params)
+        params = optax.apply_updates(params, updates)
+    return params, state
+
+
+def test_is_gradient_transformation_extra_args():
+    for tx in [jaxsched.sgd(0.1), jaxsched.adam(), jaxsched.torch.AdamW(), jaxsched.keras.SGD()]:
+        assert isinstance(tx, optax.GradientTransformationExtraArgs)
+
+
+def test_native_adam_matches_optax_adam():
+    got, _ = _run(jaxsched.adam(1e-2, 0.8, 0.99, 1e-6))
+    want, _ = _run(optax.adam(1e-2, 0.8, 0.99, 1e-6))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), got, want)
+
+
+def test_native_sgd_momentum_matches_optax_sgd():
+    got, _ = _run(jaxsched.sgd(0.1, momentum=0.9, nesterov=True))
+    want, _ = _run(optax.sgd(0.1, momentum=0.9, nesterov=True))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7), got, want)
+
+
+def test_mixed_chains_both_ways():
+    """optax blocks inside jaxsched.chain and jaxsched blocks inside optax.chain agree."""
+    a, _ = _run(jaxsched.chain(optax.clip_by_global_norm(0.5), jaxsched.adam(1e-2)))
+    b, _ = _run(optax.chain(optax.clip_by_global_norm(0.5), optax.adam(1e-2)))
+    c, _ = _run(optax.chain(jaxsched.transforms.scale_by_adam(), optax.scale(-1e-2)))
+    d, _ = _run(optax.chain(optax.scale_by_adam(), optax.scale(-1e-2)))
+    for x, y in [(a, b), (c, d)]:
+        jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), x, y)
+
+
+def test_extra_args_reach_the_transformation_through_optax_chain():
+    seen = {}
+
+    def factory():
+        def update(updates, state, params=None, **extra):
+            seen.update(extra)
+            return updates, state
+
+        return optax.GradientTransformationExtraArgs(lambda p: (), update)
+
+    tx = optax.chain(jaxsched.sgd(0.1), factory())
+    tx.update(_grads(PARAMS), tx.init(PARAMS), PARAMS, value=jnp.float32(3.0))
+    assert float(seen["value"]) == 3.0
+
+
+def test_flax_train_state():
+    tx = jaxsched.torch.AdamW(lr=1e-2, weight_decay=0.1)
+    state = train_state.TrainState.create(apply_fn=None, params=PARAMS, tx=tx)
+    step = jax.jit(lambda s: s.apply_gradients(grads=_grads(s.params)))
+    for _ in range(5):
+        state = step(state)
+    want, _ = _run(tx)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), state.params, want)
+    assert float(jaxsched.hyperparams(state.opt_state)["weight_decay"]) == np.float32(0.1)
+    state = state.replace(opt_state=jaxsched.set_hyperparams(state.opt_state, learning_rate=0.0))
+    before = state.params
+    state = step(state)
+    jax.tree.map(np.testing.assert_array_equal, state.params, before)
+
+
+class _Model(nnx.Module):
+    def __init__(self, rngs):
+        self.linear = nnx.Linear(3, 2, rngs=rngs)
+
+    def __call__(self, x):
+        return self.linear(x)
+
+
+def test_flax_nnx_optimizer():
+    model = _Model(nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, jaxsched.keras.Adam(1e-2), wrt=nnx.Param)
+    x, y = jnp.ones((4, 3)), jnp.zeros((4, 2))
+
+    def loss(m):
+        return jnp.mean((m(x) - y) ** 2)
+
+    @nnx.jit
+    def step(m, opt):
+        l, grads = nnx.value_and_grad(loss)(m)
+        opt.update(m, grads)
+        return l
+
+    losses = [float(step(model, optimizer)) for _ in range(20)]
+    assert losses[-1] < 0.5 * losses[0]
+    hp = jaxsched.hyperparams(nnx.as_pure(optimizer.opt_state))
+    assert set(hp) == {"learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"}
+    assert int(nnx.as_pure(optimizer.opt_state).count) == 20
+
+
+def test_state_round_trips_through_flax_serialization():
+    _, state = _run(jaxsched.torch.Adam(lr=1e-2, amsgrad=True))
+    restored = flax.serialization.from_bytes(
+        jaxsched.torch.Adam(lr=1e-2, amsgrad=True).init(PARAMS),
+        flax.serialization.to_bytes(state),
+    )
+    jax.tree.map(np.testing.assert_array_equal, restored, state)
+    assert jax.tree.structure(restored) == jax.tree.structure(state)
