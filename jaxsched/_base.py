@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +33,7 @@ class StatefulSchedule(NamedTuple):
     current: Callable[[PyTree], Array]
 
 
-ScalarOrSchedule = Union[float, int, Array, Schedule, StatefulSchedule]
+ScalarOrSchedule = float | int | Array | Schedule | StatefulSchedule
 
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -94,8 +94,10 @@ def check_hyperparam(
     if math.isnan(v) or not (lo_ok and hi_ok):
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
-        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
-            ")" if high_open or high is None else "]"
+        interval = (
+            ("(" if low_open or low is None else "[")
+            + f"{lo}, {hi}"
+            + (")" if high_open or high is None else "]")
         )
         raise ValueError(f"{name} must lie in {interval}, got {v!r}")
 

@@ -144,7 +144,7 @@ def _entries(state: PyTree) -> list[tuple[tuple[str, ...], str, HyperparamsState
 
 def _keys(entries: list) -> list[str]:
     """The shortest path suffix (ending in the name) that no other entry shares."""
-    full = [path + (name,) for path, name, _ in entries]
+    full = [(*path, name) for path, name, _ in entries]
     keys = []
     for i, parts in enumerate(full):
         for n in range(1, len(parts) + 1):

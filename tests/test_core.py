@@ -146,7 +146,10 @@ def test_non_number_hyperparameter_is_a_type_error():
             "'dense/extra'",
         ),
         (
-            {"dense": {"kernel": jnp.ones((4, 3)), "bias": jnp.ones(4)}, "scale": jnp.ones((2, 2, 3))},
+            {
+                "dense": {"kernel": jnp.ones((4, 3)), "bias": jnp.ones(4)},
+                "scale": jnp.ones((2, 2, 3)),
+            },
             "'dense/kernel' has shape \\(4, 3\\)",
         ),
     ],

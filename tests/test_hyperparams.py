@@ -100,7 +100,7 @@ def test_any_numeric_hyperparameter_takes_a_schedule():
 
 def test_jax_scalar_learning_rate():
     tx = jaxsched.sgd(jnp.float32(0.25))
-    updates, state = tx.update(GRADS, tx.init(PARAMS), PARAMS)
+    updates, _ = tx.update(GRADS, tx.init(PARAMS), PARAMS)
     np.testing.assert_allclose(updates["b"], 0.25)
 
 

@@ -100,9 +100,9 @@ def test_flax_nnx_optimizer():
 
     @nnx.jit
     def step(m, opt):
-        l, grads = nnx.value_and_grad(loss)(m)
+        value, grads = nnx.value_and_grad(loss)(m)
         opt.update(m, grads)
-        return l
+        return value
 
     losses = [float(step(model, optimizer)) for _ in range(20)]
     assert losses[-1] < 0.5 * losses[0]

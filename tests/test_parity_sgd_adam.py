@@ -1,14 +1,19 @@
 """SGD, Adam and AdamW against the real torch.optim and keras.optimizers."""
 
+import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
 import torch
-from parity import Problem, assert_trajectories_close, jaxsched_trajectory, keras_trajectory
-from parity import torch_trajectory
+from parity import (
+    Problem,
+    assert_trajectories_close,
+    jaxsched_trajectory,
+    keras_trajectory,
+    torch_trajectory,
+)
 
 import jaxsched
-import jax.numpy as jnp
 
 DRAWS = range(4)
 
@@ -18,7 +23,9 @@ def _rng(name, draw):
 
 
 def _torch_sgd_kwargs(rng):
-    kw = dict(lr=float(rng.uniform(1e-3, 0.1)), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)])))
+    kw = dict(
+        lr=float(rng.uniform(1e-3, 0.1)), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)]))
+    )
     kw["maximize"] = bool(rng.random() < 0.3)
     if rng.random() < 0.8:
         kw["momentum"] = float(rng.uniform(0.1, 0.95))

@@ -84,4 +84,6 @@ def AdamW(
     maximize: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
     """``torch.optim.AdamW``: Adam with decoupled weight decay ``p <- p (1 - lr wd)``."""
-    return Adam(lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+    return Adam(
+        lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True
+    )

@@ -60,7 +60,9 @@ def adam_rule(
         del params, extra
         check_same_tree(state.mu, updates)
         mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
-        nu = jax.tree.map(lambda v, g: (b2 * v + (1 - b2) * g * g).astype(v.dtype), state.nu, updates)
+        nu = jax.tree.map(
+            lambda v, g: (b2 * v + (1 - b2) * g * g).astype(v.dtype), state.nu, updates
+        )
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else None
         bc1, bc2 = bias_corrections(b1, b2, state.count)
 

@@ -84,7 +84,9 @@ def scale(factor: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
     return with_hyperparams(scale_rule, factor=factor)
 
 
-def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
+def scale_by_learning_rate(
+    learning_rate: ScalarOrSchedule,
+) -> optax.GradientTransformationExtraArgs:
     """The descent step ``u <- -learning_rate * u``.
 
     Args:

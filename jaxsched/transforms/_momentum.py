@@ -50,10 +50,7 @@ def trace_rule(
             return new.astype(buf.dtype)
 
         buf = jax.tree.map(step, updates, state.trace)
-        if nesterov:
-            out = jax.tree.map(lambda g, b: g + momentum * b, updates, buf)
-        else:
-            out = buf
+        out = jax.tree.map(lambda g, b: g + momentum * b, updates, buf) if nesterov else buf
         return cast_like(out, updates), TraceState(safe_increment(state.count), buf)
 
     return optax.GradientTransformationExtraArgs(init, update)
