@@ -1,6 +1,5 @@
 """SGD, Adam and AdamW against the real torch.optim and keras.optimizers."""
 
-import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
@@ -68,15 +67,12 @@ def test_torch_adam(name, draw, record_parity):
 def test_torch_sgd_with_step_lr_schedule(record_parity):
     """A schedule as lr: update k uses schedule(k), as torch with scheduler.step() per update."""
     problem = Problem(7)
-
-    def schedule(step):
-        return 0.05 * 0.5 ** (step // 30)
-
     want = torch_trajectory(
         problem,
         lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
         lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5),
     )
+    schedule = jaxsched.torch.lr_scheduler.StepLR(0.05, step_size=30, gamma=0.5)
     got, state = jaxsched_trajectory(problem, jaxsched.torch.SGD(lr=schedule, momentum=0.9))
     record_parity("torch.SGD+StepLR", assert_trajectories_close(got, want))
     assert float(jaxsched.hyperparams(state)["learning_rate"]) == pytest.approx(0.05 * 0.5**3)
@@ -124,10 +120,7 @@ def test_keras_sgd_momentum_with_schedule(record_parity):
             keras.optimizers.schedules.ExponentialDecay(0.05, 10, 0.5), momentum=0.9
         ),
     )
-
-    def schedule(step):
-        return 0.05 * 0.5 ** (jnp.asarray(step, jnp.float32) / 10)
-
+    schedule = jaxsched.keras.schedules.ExponentialDecay(0.05, 10, 0.5)
     got, _ = jaxsched_trajectory(problem, jaxsched.keras.SGD(schedule, momentum=0.9))
     record_parity("keras.SGD+ExponentialDecay", assert_trajectories_close(got, want))
     torch_like, _ = jaxsched_trajectory(problem, jaxsched.torch.SGD(lr=schedule, momentum=0.9))
@@ -146,3 +139,22 @@ def test_keras_legacy_decay_argument():
     for leaf, want in zip(got, p):
         np.testing.assert_allclose(leaf[-1], want, rtol=1e-5, atol=1e-6)
     assert float(jaxsched.hyperparams(state)["learning_rate"]) == pytest.approx(0.1 / 1.04)
+
+
+def test_torch_one_cycle_cycles_lr_and_momentum(record_parity):
+    """Schedules on two hyperparameters at once: OneCycleLR drives lr and momentum."""
+    problem = Problem(11)
+    kw = dict(max_lr=0.1, total_steps=problem.steps, pct_start=0.25, three_phase=True)
+    want = torch_trajectory(
+        problem,
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+        lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, **kw),
+    )
+    sched = jaxsched.torch.lr_scheduler
+    tx = jaxsched.torch.SGD(lr=sched.OneCycleLR(**kw), momentum=sched.OneCycleMomentum(**kw))
+    got, state = jaxsched_trajectory(problem, tx)
+    record_parity("torch.SGD+OneCycleLR", assert_trajectories_close(got, want))
+    last = problem.steps - 1
+    assert float(jaxsched.hyperparams(state)["momentum"]) == pytest.approx(
+        float(sched.OneCycleMomentum(**kw)(last))
+    )

@@ -2,10 +2,21 @@
 
 ``jaxsched.torch.AdamW(lr=1e-3, weight_decay=1e-2)`` returns a transformation whose
 parameter trajectory equals ``torch.optim.AdamW``'s. The hyperparameters are kept in the
-state under jaxsched's native names (``learning_rate``, ``b1``, ``b2``, ``eps``,
-``weight_decay``, ``momentum``, ``dampening``).
+state under jaxsched's native names (``learning_rate`` for ``lr``, ``b1``/``b2`` for
+``betas``, ``decay`` for RMSprop's ``alpha``, ``eta_minus``/``eta_plus`` and
+``min_step_size``/``max_step_size`` for Rprop's pairs; ``eps``, ``weight_decay``,
+``momentum``, ... keep their names); each docstring gives the mapping.
 """
 
+from . import lr_scheduler as lr_scheduler
+from ._optim import ASGD as ASGD
 from ._optim import SGD as SGD
+from ._optim import Adadelta as Adadelta
+from ._optim import Adagrad as Adagrad
 from ._optim import Adam as Adam
+from ._optim import Adamax as Adamax
 from ._optim import AdamW as AdamW
+from ._optim import NAdam as NAdam
+from ._optim import RAdam as RAdam
+from ._optim import RMSprop as RMSprop
+from ._optim import Rprop as Rprop

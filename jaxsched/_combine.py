@@ -1,0 +1,219 @@
+"""Per-layer optimizers: partition by label, labels from parameter paths, masking, freezing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._base import PyTree, path_str
+from .transforms._basic import EmptyState
+
+Labels = PyTree | Callable[[PyTree], PyTree]
+
+
+class PartitionState(NamedTuple):
+    """State of :func:`partition`: one inner state per label.
+
+    ``inner_states[label]`` is the state of that label's transformation, so
+    :func:`jaxsched.hyperparams` reports e.g. ``"head/learning_rate"`` when several labels
+    hold a learning rate.
+    """
+
+    inner_states: dict[str, PyTree]
+
+
+class MaskedState(NamedTuple):
+    """State of :func:`masked`: the inner state, over the selected leaves only."""
+
+    inner_state: PyTree
+
+
+def _mismatch(params: PyTree, tree: PyTree, what: str) -> ValueError:
+    """A ValueError naming a path where ``tree`` is not ``params``' structure or a prefix."""
+    ref = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+    got = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+
+    def covers(prefix: str, path: str) -> bool:
+        return prefix in ("<root>", path) or path.startswith(prefix + "/")
+
+    for r in ref:
+        if not any(covers(g, r) for g in got):
+            return ValueError(f"{what} tree has no entry for the parameter at path {r!r}")
+    for g in got:
+        if not any(covers(g, r) for r in ref):
+            return ValueError(f"{what} tree has an entry at path {g!r} that the params lack")
+    return ValueError(f"{what} tree's node types differ from the params' (paths {got})")
+
+
+def _select(tree: PyTree, chosen: PyTree) -> PyTree:
+    """Keeps the leaves where ``chosen`` is True; the others become ``optax.MaskedNode()``."""
+    return jax.tree.map(lambda keep, x: x if keep else optax.MaskedNode(), chosen, tree)
+
+
+def _per_leaf(spec: Labels, tree: PyTree, what: str) -> PyTree:
+    """``spec`` (a tree with the structure of ``tree`` or a prefix of it, or a function of
+    ``tree``) expanded to one entry per leaf of ``tree``."""
+    found = spec(tree) if callable(spec) else spec
+    try:
+        return jax.tree.map(lambda entry, sub: jax.tree.map(lambda _: entry, sub), found, tree)
+    except (ValueError, TypeError) as err:
+        raise _mismatch(tree, found, what) from err
+
+
+def partition(
+    transforms: Mapping[str, optax.GradientTransformation], labels: Labels
+) -> optax.GradientTransformationExtraArgs:
+    """Applies a different transformation to each group of parameters.
+
+    Each leaf carries a label; the leaves of label ``k`` are updated by
+    ``transforms[k]`` alone, which sees a tree where the other leaves are
+    ``optax.MaskedNode()`` (so its state holds buffers for its own leaves only).
+    Per-layer learning rates and schedules are per-label optimizers:
+    ``partition({"body": sgd(1e-3), "head": sgd(cosine_decay(1e-2, 1000)),
+    "embed": freeze()}, labels)``. The rule of ``optax.partition``; torch's
+    parameter groups.
+
+    Args:
+      transforms: label (str) -> transformation.
+      labels: a pytree of labels with the params' structure (or a prefix of it: a label
+        for a whole subtree), or a function params -> such a tree (called with the params
+        at ``init`` and with the updates, which have the same paths and shapes, at
+        ``update``), e.g. :func:`path_labels`.
+
+    Returns:
+      A transformation whose state is a :class:`PartitionState`; ``update`` passes
+      ``params`` and extra keyword arguments (``value=``) to every label.
+
+    Raises:
+      ValueError: at ``init``/``update`` if the labels tree does not match the params or
+        uses a label without a transformation (naming the path).
+    """
+    for key in transforms:
+        if not isinstance(key, str):
+            raise ValueError(f"partition labels must be strings, got {key!r}")
+    inner = {k: optax.with_extra_args_support(tx) for k, tx in transforms.items()}
+
+    def label_tree(tree: PyTree) -> PyTree:
+        found = _per_leaf(labels, tree, "labels")
+        for path, label in jax.tree_util.tree_flatten_with_path(found)[0]:
+            if label not in inner:
+                raise ValueError(
+                    f"the parameter at path {path_str(path)!r} has label {label!r}, which "
+                    f"has no transformation; labels given: {sorted(inner)}"
+                )
+        return found
+
+    def group(tree: PyTree, found: PyTree, label: str) -> PyTree:
+        return _select(tree, jax.tree.map(lambda lab: lab == label, found))
+
+    def init(params):
+        found = label_tree(params)
+        return PartitionState({k: tx.init(group(params, found, k)) for k, tx in inner.items()})
+
+    def update(updates, state, params=None, **extra):
+        found = label_tree(updates)
+        outputs = {}
+        new_states = {}
+        for k, tx in inner.items():
+            sub_params = None if params is None else group(params, found, k)
+            outputs[k], new_states[k] = tx.update(
+                group(updates, found, k), state.inner_states[k], sub_params, **extra
+            )
+        keys = list(inner)
+        merged = jax.tree.map(
+            lambda lab, *outs: outs[keys.index(lab)], found, *[outputs[k] for k in keys]
+        )
+        return merged, PartitionState(new_states)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def masked(
+    inner: optax.GradientTransformation, mask: Labels
+) -> optax.GradientTransformationExtraArgs:
+    """Applies ``inner`` to the leaves where ``mask`` is True; the others pass unchanged.
+
+    The rule of ``optax.masked``: ``inner`` sees the selected leaves only (the others are
+    ``optax.MaskedNode()``), so its state holds buffers for them alone.
+
+    Args:
+      inner: the transformation.
+      mask: a pytree of bools with the params' structure (or a prefix of it), or a
+        function params -> such a tree (called with the updates at ``update``), e.g.
+        :func:`jaxsched.decay_mask`.
+
+    Returns:
+      A transformation whose state is a :class:`MaskedState`.
+    """
+    inner = optax.with_extra_args_support(inner)
+
+    def init(params):
+        return MaskedState(inner.init(_select(params, _per_leaf(mask, params, "mask"))))
+
+    def update(updates, state, params=None, **extra):
+        chosen = _per_leaf(mask, updates, "mask")
+        sub_params = None if params is None else _select(params, chosen)
+        new, inner_state = inner.update(
+            _select(updates, chosen), state.inner_state, sub_params, **extra
+        )
+        merged = jax.tree.map(lambda keep, u, n: n if keep else u, chosen, updates, new)
+        return merged, MaskedState(inner_state)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def freeze() -> optax.GradientTransformationExtraArgs:
+    """Zero updates and no state: the parameters it gets do not move.
+
+    Use it as a label's transformation in :func:`partition` to freeze layers (torch's
+    ``requires_grad = False``; ``optax.set_to_zero``).
+    """
+
+    def init(params):
+        del params
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        return jax.tree.map(jnp.zeros_like, updates), state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def path_labels(rules: Mapping[str, str], default: str | None = None) -> Callable[[PyTree], PyTree]:
+    """Labels parameters by regular expressions on their paths, for :func:`partition`.
+
+    A leaf's path is its keys joined by ``/`` (``"params/Dense_0/kernel"``; for
+    ``flax.nnx`` states ``"head/kernel"``). The first pattern (in the order given) that
+    ``re.search`` finds in the path gives the label; anchor with ``^``/``$`` for exact
+    matches. Leaves that no pattern matches get ``default``.
+
+    Args:
+      rules: pattern -> label, e.g. ``{r"^head/": "head", r"bias$": "no_decay"}``.
+      default: label of unmatched leaves; None makes an unmatched leaf an error.
+
+    Returns:
+      A function params -> pytree of labels.
+    """
+    compiled = []
+    for pattern, label in rules.items():
+        try:
+            compiled.append((re.compile(pattern), label))
+        except re.error as err:
+            raise ValueError(f"rules has an invalid regular expression {pattern!r}: {err}") from err
+
+    def label(path, _leaf):
+        name = path_str(path)
+        for regex, lab in compiled:
+            if regex.search(name):
+                return lab
+        if default is None:
+            raise ValueError(f"no rule matches the parameter at path {name!r} and default is None")
+        return default
+
+    return lambda params: jax.tree_util.tree_map_with_path(label, params)

@@ -1,0 +1,256 @@
+"""Hugging Face ``transformers`` and timm schedules.
+
+HF expresses its schedules as a multiplier on the optimizer's learning rate; here the
+learning rate is the first argument (``peak_value``) and the schedule returns the
+product. Warmup is ``peak * step / max(1, warmup_steps)`` everywhere in HF.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax.numpy as jnp
+
+from .._base import Array, Schedule, check_choice, check_int
+from ._combine import linear_warmup
+from ._common import (
+    as_step,
+    as_value,
+    check_bool,
+    check_number,
+    cycle_position,
+    div,
+    power,
+    static_float,
+)
+
+_SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+def warmup_cosine(
+    peak_value: Any,
+    warmup_steps: int,
+    total_steps: int,
+    min_value: Any = 0.0,
+    num_cycles: Any = 0.5,
+) -> Schedule:
+    """Linear warmup from 0, then cosine from ``peak_value`` towards ``min_value``.
+
+    After the warmup, with ``p = (step - warmup_steps) / max(1, total_steps -
+    warmup_steps)``: ``min_value + (peak_value - min_value) * 0.5 * (1 + cos(2 pi
+    num_cycles p))``. As in HF the cosine is not clamped at ``total_steps``: with
+    ``num_cycles=0.5`` it rises again afterwards (use :func:`cosine_decay` under
+    :func:`linear_warmup` for a clamped decay).
+
+    Args:
+      peak_value: value at the end of the warmup (>= 0).
+      warmup_steps: length of the warmup (an int >= 0).
+      total_steps: step where the cosine reaches ``min_value`` for ``num_cycles=0.5``
+        (an int >= warmup_steps).
+      min_value: the floor of the cosine (>= 0).
+      num_cycles: number of cosine waves over ``total_steps - warmup_steps`` (>= 0).
+
+    Matches HF ``get_cosine_schedule_with_warmup`` (``min_value=0``),
+    ``get_cosine_with_min_lr_schedule_with_warmup`` (``min_value=min_lr`` or
+    ``lr * min_lr_rate``) and, with ``warmup_steps=0``, ``torch.optim.lr_scheduler.
+    CosineAnnealingLR`` (``total_steps=T_max``, ``min_value=eta_min``).
+    """
+    check_number("peak_value", peak_value, low=0.0)
+    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+    total_steps = check_int("total_steps", total_steps, low=warmup_steps)
+    check_number("min_value", min_value, low=0.0)
+    check_number("num_cycles", num_cycles, low=0.0)
+    span = max(1, total_steps - warmup_steps)
+
+    def decay(t: Array) -> Array:
+        factor = 0.5 * (1.0 + jnp.cos(math.pi * num_cycles * 2.0 * div(t, span)))
+        return min_value + (peak_value - min_value) * factor
+
+    return linear_warmup(decay, warmup_steps)
+
+
+def inverse_sqrt(peak_value: Any, warmup_steps: int, timescale: int | None = None) -> Schedule:
+    """Linear warmup from 0, then ``peak_value / sqrt((step - warmup + timescale) / timescale)``.
+
+    Args:
+      peak_value: value at the end of the warmup (>= 0).
+      warmup_steps: length of the warmup (an int >= 0).
+      timescale: decay time scale (an int >= 1); default ``warmup_steps``, or 10000
+        without warmup.
+
+    Matches HF ``get_inverse_sqrt_schedule``.
+    """
+    check_number("peak_value", peak_value, low=0.0)
+    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+    if timescale is None:
+        timescale = warmup_steps or 10_000
+    timescale = check_int("timescale", timescale, low=1)
+
+    def decay(t: Array) -> Array:
+        return peak_value / jnp.sqrt(div(t + timescale, timescale))
+
+    return linear_warmup(decay, warmup_steps)
+
+
+def _warmup_shape(kind: str, p: Array) -> Array:
+    """Rising curve of a warmup-stable-decay warmup, 0 -> 1 over ``p`` in [0, 1]."""
+    if kind == "linear":
+        return p
+    if kind == "cosine":
+        return 0.5 * (1.0 - jnp.cos(math.pi * p))
+    return 1.0 - jnp.sqrt(1.0 - p)
+
+
+def _decay_shape(kind: str, p: Array, num_cycles: Any) -> Array:
+    """Falling curve of a warmup-stable-decay decay, 1 -> 0 over ``p`` in [0, 1]."""
+    if kind == "linear":
+        return 1.0 - p
+    if kind == "cosine":
+        return 0.5 * (1.0 + jnp.cos(math.pi * num_cycles * 2.0 * p))
+    return 1.0 - jnp.sqrt(p)
+
+
+def warmup_stable_decay(
+    peak_value: Any,
+    warmup_steps: int,
+    decay_steps: int,
+    total_steps: int | None = None,
+    stable_steps: int | None = None,
+    warmup_type: str = "linear",
+    decay_type: str = "cosine",
+    min_lr_ratio: Any = 0.0,
+    num_cycles: Any = 0.5,
+) -> Schedule:
+    """Warmup, a stable plateau at ``peak_value``, then a decay (WSD).
+
+    With ``r = min_lr_ratio`` every phase is ``peak_value * (f * (1 - r) + r)``:
+    warmup ``f`` = ``p``, ``0.5 (1 - cos(pi p))`` or ``1 - sqrt(1 - p)`` with ``p =
+    step / max(1, warmup_steps)`` (so the warmup starts at ``r * peak_value``, as in
+    HF); then ``f = 1`` for ``stable_steps``; then decay ``f`` = ``1 - p``,
+    ``0.5 (1 + cos(2 pi num_cycles p))`` or ``1 - sqrt(p)`` over ``decay_steps``; then
+    ``r * peak_value``.
+
+    Args:
+      peak_value: the plateau value (>= 0).
+      warmup_steps, decay_steps: phase lengths (ints >= 0).
+      total_steps: total length; the plateau is ``total - warmup - decay`` steps.
+      stable_steps: plateau length (an int >= 0); give this or ``total_steps`` (if both
+        are given they must add up; HF would silently use ``stable_steps``).
+      warmup_type, decay_type: 'linear', 'cosine' or '1-sqrt'.
+      min_lr_ratio: the floor as a fraction of ``peak_value``, in [0, 1].
+      num_cycles: cosine waves over the decay (>= 0).
+
+    Matches HF ``get_wsd_schedule``.
+    """
+    check_number("peak_value", peak_value, low=0.0)
+    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+    decay_steps = check_int("decay_steps", decay_steps, low=0)
+    if stable_steps is None and total_steps is None:
+        raise ValueError("give total_steps or stable_steps (the length of the plateau)")
+    if total_steps is not None:
+        total_steps = check_int("total_steps", total_steps, low=warmup_steps + decay_steps)
+    if stable_steps is None:
+        stable_steps = total_steps - warmup_steps - decay_steps
+    stable_steps = check_int("stable_steps", stable_steps, low=0)
+    if total_steps is not None and warmup_steps + stable_steps + decay_steps != total_steps:
+        raise ValueError(
+            f"warmup_steps + stable_steps + decay_steps must equal total_steps={total_steps}, "
+            f"got {warmup_steps} + {stable_steps} + {decay_steps}"
+        )
+    warmup_type = check_choice("warmup_type", warmup_type, _SHAPES)
+    decay_type = check_choice("decay_type", decay_type, _SHAPES)
+    check_number("min_lr_ratio", min_lr_ratio, low=0.0, high=1.0)
+    check_number("num_cycles", num_cycles, low=0.0)
+    decay_start = warmup_steps + stable_steps
+
+    def schedule(step: Any) -> Array:
+        s = as_step(step)
+        r = min_lr_ratio
+        # Clipped so that the branches jnp.where drops stay finite (and so do gradients).
+        p_up = jnp.clip(div(s, max(1, warmup_steps)), 0.0, 1.0)
+        up = _warmup_shape(warmup_type, p_up) * (1.0 - r) + r
+        p_down = jnp.clip(div(s - decay_start, max(1, decay_steps)), 0.0, 1.0)
+        down = _decay_shape(decay_type, p_down, num_cycles) * (1.0 - r) + r
+        factor = jnp.where(
+            s < warmup_steps,
+            jnp.maximum(0.0, up),
+            jnp.where(
+                s < decay_start,
+                1.0,
+                jnp.where(s < decay_start + decay_steps, jnp.maximum(0.0, down), r),
+            ),
+        )
+        return as_value(peak_value * factor)
+
+    return schedule
+
+
+def cosine(
+    peak_value: Any,
+    cycle_steps: Any,
+    min_value: Any = 0.0,
+    cycle_mul: Any = 1.0,
+    cycle_decay: Any = 1.0,
+    cycle_limit: int | None = 1,
+    k_decay: Any = 1.0,
+    warmup_steps: int = 0,
+    warmup_init_value: Any = 0.0,
+    warmup_prefix: bool = False,
+) -> Schedule:
+    """Cosine with restarts, cycle growth and decay, k-decay and warmup (timm's SGDR).
+
+    Cycle ``i`` lasts ``cycle_steps * cycle_mul**i`` steps and peaks at ``peak_value *
+    cycle_decay**i``; at ``t`` steps into a cycle of length ``T_i`` the value is
+    ``min + 0.5 (peak_i - min) (1 + cos(pi t**k / T_i**k))``. After ``cycle_limit``
+    cycles it stays at ``min_value`` (``None``: no limit). During the warmup the value is
+    ``warmup_init_value + step * (peak_value - warmup_init_value) / warmup_steps``; the
+    cosine counts steps from 0 (overlapping the warmup), or from the end of the warmup
+    with ``warmup_prefix``. Cycle boundaries are exact (timm takes a float log).
+
+    Args:
+      peak_value: peak of the first cycle (>= 0).
+      cycle_steps: length of the first cycle (> 0; may be fractional).
+      min_value: the floor (>= 0).
+      cycle_mul: cycle length growth (>= 1).
+      cycle_decay: peak factor per cycle (>= 0).
+      cycle_limit: number of cycles (an int >= 1) or None.
+      k_decay: the k of k-decay (> 0).
+      warmup_steps: length of the warmup (an int >= 0).
+      warmup_init_value: value at step 0 with warmup (>= 0).
+      warmup_prefix: start the cosine after the warmup.
+
+    Matches timm ``CosineLRScheduler`` (``t_initial=cycle_steps``, ``lr_min=min_value``,
+    ``warmup_t=warmup_steps``, ``warmup_lr_init=warmup_init_value``, no noise) and, with
+    ``cycle_limit=None``, ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``.
+    """
+    check_number("peak_value", peak_value, low=0.0)
+    cycle_steps = static_float("cycle_steps", cycle_steps, low=0.0, low_open=True)
+    check_number("min_value", min_value, low=0.0)
+    cycle_mul = static_float("cycle_mul", cycle_mul, low=1.0)
+    check_number("cycle_decay", cycle_decay, low=0.0)
+    if cycle_limit is not None:
+        cycle_limit = check_int("cycle_limit", cycle_limit, low=1)
+    check_number("k_decay", k_decay, low=0.0, low_open=True)
+    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
+    check_number("warmup_init_value", warmup_init_value, low=0.0)
+    warmup_prefix = check_bool("warmup_prefix", warmup_prefix)
+
+    def schedule(step: Any) -> Array:
+        s = as_step(step)
+        t = jnp.maximum(s - warmup_steps, 0.0) if warmup_prefix else s
+        i, t_cur, length = cycle_position(t, cycle_steps, cycle_mul)
+        peak = peak_value * power(cycle_decay, i)
+        fraction = jnp.power(t_cur / length, k_decay)
+        value = min_value + 0.5 * (peak - min_value) * (1.0 + jnp.cos(math.pi * fraction))
+        if cycle_limit is not None:
+            value = jnp.where(i < cycle_limit, value, min_value)
+        if warmup_steps:
+            rate = (peak_value - warmup_init_value) / warmup_steps
+            value = jnp.where(s < warmup_steps, warmup_init_value + s * rate, value)
+        return as_value(value)
+
+    return schedule
+
+
+__all__ = ["cosine", "inverse_sqrt", "warmup_cosine", "warmup_stable_decay"]

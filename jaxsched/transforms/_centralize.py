@@ -1,0 +1,58 @@
+"""Gradient centralization (Yong et al. 2020): remove each output unit's mean gradient."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._base import check_choice, check_int
+from ._basic import _stateless
+
+# The output axis each layout keeps: Flax kernels are (..., in, out), torch weights (out, in, ...).
+LAYOUT_KEPT_AXIS = {"flax": -1, "torch": 0}
+
+
+def centralize_axes(ndim: int, axes: Sequence[int] | None, layout: str) -> tuple[int, ...]:
+    """The axes to average over for a leaf of ``ndim`` dimensions."""
+    if axes is not None:
+        return tuple(a % ndim for a in axes)
+    kept = LAYOUT_KEPT_AXIS[layout] % ndim
+    return tuple(a for a in range(ndim) if a != kept)
+
+
+def centralize(
+    axes: Sequence[int] | None = None, *, layout: str = "flax", min_ndim: int = 2
+) -> optax.GradientTransformationExtraArgs:
+    """Subtracts the mean over the input axes: ``g <- g - mean(g, axes)``.
+
+    Applied to every leaf with at least ``min_ndim`` dimensions (biases and other
+    vectors pass unchanged). By default the mean runs over all axes but the output
+    axis: the last one for ``layout="flax"`` (Flax ``Dense``/``Conv`` kernels are
+    ``(..., in, out)``), the first for ``layout="torch"`` (torch weights are
+    ``(out, in, ...)``, the layout of the original Ranger code). ``axes`` overrides
+    the layout with explicit axes (negative values count from the end).
+
+    Args:
+      axes: the axes to average over, or None to derive them from ``layout``.
+      layout: ``"flax"`` or ``"torch"``.
+      min_ndim: leaves with fewer dimensions are left alone; 2 centralizes dense and
+        convolution weights, 4 only convolutions (Ranger's ``gc_conv_only``).
+
+    Returns:
+      A stateless transformation.
+    """
+    check_choice("layout", layout, tuple(LAYOUT_KEPT_AXIS))
+    min_ndim = check_int("min_ndim", min_ndim, low=1)
+    if axes is not None:
+        axes = tuple(check_int("axes", a) for a in axes)
+
+    def center(g):
+        if g.ndim < min_ndim:
+            return g
+        mean = jnp.mean(g, axis=centralize_axes(g.ndim, axes, layout), keepdims=True)
+        return (g - mean).astype(g.dtype)
+
+    return _stateless(lambda u, p: jax.tree.map(center, u))

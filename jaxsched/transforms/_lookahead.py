@@ -1,0 +1,100 @@
+"""Lookahead (Zhang et al. 2019) on ordinary parameters: the slow weights live in the state."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._base import (
+    Array,
+    PyTree,
+    ScalarOrSchedule,
+    cast_like,
+    check_hyperparam,
+    check_int,
+    check_same_tree,
+    safe_increment,
+    zero_count,
+)
+from .._hyper import with_hyperparams
+
+
+class LookaheadState(NamedTuple):
+    """State of :func:`lookahead`.
+
+    Attributes:
+      count: int32 number of updates done (saturating).
+      slow: the slow weights, in the parameters' dtypes (the initial parameters until
+        the first synchronisation).
+      inner_state: the state of the fast optimizer.
+    """
+
+    count: Array
+    slow: PyTree
+    inner_state: PyTree
+
+
+def lookahead_rule(
+    inner: optax.GradientTransformation, slow_step_size: Any, *, sync_period: int
+) -> optax.GradientTransformationExtraArgs:
+    """Lookahead with ``slow_step_size`` given directly (see :func:`lookahead`)."""
+    inner = optax.with_extra_args_support(inner)
+
+    def init(params):
+        slow = jax.tree.map(lambda p: jnp.array(p, copy=True), params)
+        return LookaheadState(zero_count(), slow, inner.init(params))
+
+    def update(updates, state, params=None, **extra):
+        if params is None:
+            raise ValueError("lookahead needs the parameters: call update(..., params=params)")
+        check_same_tree(state.slow, updates)
+        fast_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
+        sync = state.count % sync_period == sync_period - 1
+
+        def step(p, u, slow):
+            fast = (p + u).astype(p.dtype)
+            synced = (slow + slow_step_size * (fast - slow)).astype(slow.dtype)
+            return jnp.where(sync, synced - p, u), jnp.where(sync, synced, slow)
+
+        stepped = jax.tree.map(step, params, fast_updates, state.slow)
+        out, slow = jax.tree.transpose(
+            jax.tree.structure(params), jax.tree.structure((0, 0)), stepped
+        )
+        new_state = LookaheadState(safe_increment(state.count), slow, inner_state)
+        return cast_like(out, updates), new_state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def lookahead(
+    inner: optax.GradientTransformation,
+    sync_period: int = 6,
+    slow_step_size: ScalarOrSchedule = 0.5,
+) -> optax.GradientTransformationExtraArgs:
+    """Lookahead: every ``sync_period`` updates, pull the weights back towards slow weights.
+
+    The fast weights follow ``inner``. After update ``k`` (1-based) with
+    ``k % sync_period == 0`` the slow weights move ``slow <- slow + slow_step_size *
+    (fast - slow)`` and the parameters are reset to them. Unlike
+    ``optax.lookahead``, the parameters stay an ordinary pytree: the slow weights
+    (starting at the initial parameters) are kept in the state, and on a
+    synchronising update the returned update moves the parameters straight to the
+    new slow weights. ``update`` therefore needs ``params``.
+
+    Args:
+      inner: the fast optimizer (any optax transformation).
+      sync_period: k >= 1, the number of fast updates between synchronisations.
+      slow_step_size: alpha in [0, 1] (state key ``"slow_step_size"``).
+
+    Returns:
+      A transformation whose state holds ``slow_step_size`` and a :class:`LookaheadState`.
+    """
+    sync_period = check_int("sync_period", sync_period, low=1)
+    check_hyperparam("slow_step_size", slow_step_size, 0.0, 1.0)
+    return with_hyperparams(
+        lambda slow_step_size: lookahead_rule(inner, slow_step_size, sync_period=sync_period),
+        slow_step_size=slow_step_size,
+    )

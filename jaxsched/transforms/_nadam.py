@@ -1,0 +1,130 @@
+"""Nadam (Dozat 2016): Adam with Nesterov momentum and a warming momentum schedule."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._base import (
+    Array,
+    PyTree,
+    ScalarOrSchedule,
+    cast_like,
+    check_hyperparam,
+    check_same_tree,
+    safe_increment,
+    zero_count,
+    zeros_like_tree,
+)
+from .._hyper import with_hyperparams
+from ._adam import bias_corrections, check_adam_args
+
+
+class ScaleByNadamState(NamedTuple):
+    count: Array
+    mu_product: Array
+    mu: PyTree
+    nu: PyTree
+
+
+def nadam_rule(
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    momentum_decay: Any = 4e-3,
+    *,
+    mu_dtype: Any = None,
+    nu_dtype: Any = None,
+) -> optax.GradientTransformationExtraArgs:
+    """Nadam rule with hyperparameter values given directly (see :func:`scale_by_nadam`)."""
+
+    def init(params):
+        return ScaleByNadamState(
+            zero_count(),
+            jnp.ones([], jnp.float32),
+            zeros_like_tree(params, mu_dtype),
+            zeros_like_tree(params, nu_dtype),
+        )
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.mu, updates)
+        t = state.count.astype(jnp.float32) + 1
+
+        def momentum_cache(step):
+            return b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+
+        mu_t, mu_next = momentum_cache(t), momentum_cache(t + 1)
+        mu_product = state.mu_product * mu_t
+        mu_product_next = mu_product * mu_next
+        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
+        nu = jax.tree.map(
+            lambda v, g: (b2 * v + (1 - b2) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
+            state.nu,
+            updates,
+        )
+        _, bc2 = bias_corrections(b1, b2, state.count)
+
+        def direction(g, m, v):
+            denom = jnp.sqrt(v / bc2) + eps
+            return (1 - mu_t) / (1 - mu_product) * g / denom + (
+                mu_next / (1 - mu_product_next)
+            ) * m / denom
+
+        out = jax.tree.map(direction, updates, mu, nu)
+        new_state = ScaleByNadamState(safe_increment(state.count), mu_product, mu, nu)
+        return cast_like(out, updates), new_state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def check_nadam_args(b1: Any, b2: Any, eps: Any, momentum_decay: Any) -> None:
+    check_adam_args(b1, b2, eps)
+    check_hyperparam("momentum_decay", momentum_decay, low=0.0)
+
+
+def scale_by_nadam(
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    momentum_decay: ScalarOrSchedule = 4e-3,
+    *,
+    mu_dtype: Any = None,
+    nu_dtype: Any = None,
+) -> optax.GradientTransformationExtraArgs:
+    """Rescales updates by Nadam's Nesterov-corrected moments.
+
+    With ``t`` the 1-based step, the momentum cache ``mu_t = b1 (1 - 0.5 * 0.96^(t *
+    momentum_decay))`` and its running product ``P_t = mu_1 ... mu_t``;
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``den = sqrt(v / (1 - b2^t)) + eps``; output
+    ``(1 - mu_t) / (1 - P_t) * g / den + mu_{t+1} / (1 - P_t mu_{t+1}) * m / den``.
+
+    ``momentum_decay=4e-3`` is ``torch.optim.NAdam`` (and the paper's schedule);
+    ``momentum_decay=1`` is ``keras.optimizers.Nadam``, whose cache is
+    ``b1 (1 - 0.5 * 0.96^t)``. (optax's ``nadam`` is a different, constant-momentum
+    variant.)
+
+    Args:
+      b1, b2: decay rates in [0, 1) (state keys ``"b1"``, ``"b2"``).
+      eps: >= 0 (``"eps"``).
+      momentum_decay: >= 0 (``"momentum_decay"``).
+      mu_dtype, nu_dtype: moment dtypes; default the parameter dtype promoted to float32.
+        The product ``P_t`` is float32, as in torch and Keras.
+
+    Returns:
+      A transformation with a :class:`ScaleByNadamState` inside its hyperparameter state.
+    """
+    check_nadam_args(b1, b2, eps, momentum_decay)
+    return with_hyperparams(
+        lambda b1, b2, eps, momentum_decay: nadam_rule(
+            b1, b2, eps, momentum_decay, mu_dtype=mu_dtype, nu_dtype=nu_dtype
+        ),
+        b1=b1,
+        b2=b2,
+        eps=eps,
+        momentum_decay=momentum_decay,
+    )

@@ -1,0 +1,119 @@
+"""Rectified Adam (Liu et al. 2020), as torch and the original implementation compute it."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._base import (
+    Array,
+    PyTree,
+    ScalarOrSchedule,
+    cast_like,
+    check_hyperparam,
+    check_same_tree,
+    safe_increment,
+    zero_count,
+    zeros_like_tree,
+)
+from .._hyper import with_hyperparams
+from ._adam import bias_corrections, check_adam_args
+
+
+class ScaleByRadamState(NamedTuple):
+    count: Array
+    mu: PyTree
+    nu: PyTree
+
+
+def radam_rule(
+    b1: Any,
+    b2: Any,
+    eps: Any,
+    threshold: Any = 5.0,
+    *,
+    mu_dtype: Any = None,
+    nu_dtype: Any = None,
+) -> optax.GradientTransformationExtraArgs:
+    """RAdam rule with hyperparameter values given directly (see :func:`scale_by_radam`)."""
+
+    def init(params):
+        return ScaleByRadamState(
+            zero_count(), zeros_like_tree(params, mu_dtype), zeros_like_tree(params, nu_dtype)
+        )
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.mu, updates)
+        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
+        nu = jax.tree.map(
+            lambda v, g: (b2 * v + (1 - b2) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
+            state.nu,
+            updates,
+        )
+        t = state.count.astype(jnp.float32) + 1
+        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * jnp.asarray(b2, jnp.float32) ** t / bc2
+        rectified = rho_t > threshold
+        # The ratio is negative for rho_t < 4; it is only read where rho_t > threshold.
+        ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        rect = jnp.sqrt(jnp.where(rectified, ratio, 1.0))
+
+        def direction(m, v):
+            adaptive = rect * jnp.sqrt(bc2) / (jnp.sqrt(v) + eps)
+            return jnp.where(rectified, m / bc1 * adaptive, m / bc1)
+
+        out = jax.tree.map(direction, mu, nu)
+        return cast_like(out, updates), ScaleByRadamState(safe_increment(state.count), mu, nu)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def check_radam_args(b1: Any, b2: Any, eps: Any, threshold: Any = 5.0) -> None:
+    check_adam_args(b1, b2, eps)
+    check_hyperparam("threshold", threshold, low=4.0)
+
+
+def scale_by_radam(
+    b1: ScalarOrSchedule = 0.9,
+    b2: ScalarOrSchedule = 0.999,
+    eps: ScalarOrSchedule = 1e-8,
+    threshold: ScalarOrSchedule = 5.0,
+    *,
+    mu_dtype: Any = None,
+    nu_dtype: Any = None,
+) -> optax.GradientTransformationExtraArgs:
+    """Rescales updates by Adam's moments with RAdam's variance rectification.
+
+    ``m``, ``v`` as Adam; ``t`` the 1-based step, ``bc1 = 1 - b1^t``, ``bc2 = 1 - b2^t``,
+    ``rho_inf = 2 / (1 - b2) - 1``, ``rho_t = rho_inf - 2 t b2^t / bc2``. If
+    ``rho_t > threshold``:
+    ``r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))``
+    and the output is ``(m / bc1) r sqrt(bc2) / (sqrt(v) + eps)``; otherwise the
+    momentum step ``m / bc1``. This is ``torch.optim.RAdam`` and the authors' code
+    (eps on the raw ``sqrt(v)``, strict ``>``); optax's ``scale_by_radam`` differs
+    (``>=``, eps on the corrected ``v``).
+
+    Args:
+      b1, b2: decay rates in [0, 1) (state keys ``"b1"``, ``"b2"``).
+      eps: >= 0 (``"eps"``).
+      threshold: rectify when ``rho_t`` exceeds it; >= 4 (``"threshold"``).
+      mu_dtype, nu_dtype: moment dtypes; default the parameter dtype promoted to float32.
+
+    Returns:
+      A transformation with a :class:`ScaleByRadamState` inside its hyperparameter state.
+    """
+    check_radam_args(b1, b2, eps, threshold)
+    return with_hyperparams(
+        lambda b1, b2, eps, threshold: radam_rule(
+            b1, b2, eps, threshold, mu_dtype=mu_dtype, nu_dtype=nu_dtype
+        ),
+        b1=b1,
+        b2=b2,
+        eps=eps,
+        threshold=threshold,
+    )

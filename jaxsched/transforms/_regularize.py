@@ -1,0 +1,78 @@
+"""Regularisation: the L1 penalty's (sub)gradient and the usual weight-decay mask."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._base import PyTree, ScalarOrSchedule, cast_like, check_hyperparam, check_same_tree, path_str
+from .._hyper import with_hyperparams
+from ._basic import MaskOrFn, _resolve_mask, _stateless
+
+DECAY_EXCLUDE = r"bias|scale|norm"
+
+
+def l1_rule(l1: Any, mask: MaskOrFn = None) -> optax.GradientTransformationExtraArgs:
+    """``u <- u + l1 * sign(p)`` on the leaves where ``mask`` is True."""
+
+    def add(updates, params):
+        if params is None:
+            raise ValueError("add_l1 needs the parameters: call update(..., params=params)")
+        check_same_tree(updates, params, "params")
+        chosen = _resolve_mask(mask, params)
+        out = jax.tree.map(
+            lambda u, p, m: u + l1 * jnp.sign(p) if m else u, updates, params, chosen
+        )
+        return cast_like(out, updates)
+
+    return _stateless(add)
+
+
+def add_l1(l1: ScalarOrSchedule, mask: MaskOrFn = None) -> optax.GradientTransformationExtraArgs:
+    """Adds the (sub)gradient of the L1 penalty ``l1 * sum|w|``: ``u <- u + l1 * sign(p)``.
+
+    Placed before the optimizer's rule, as coupled L2 is (:func:`add_decayed_weights`),
+    it is L1 regularisation of the loss (``sign(0) = 0``); it pushes weights towards
+    exactly zero (sparsity) where L2 only shrinks them.
+
+    Args:
+      l1: coefficient, >= 0, number, jax scalar or schedule (``"l1"`` in the state).
+      mask: a pytree of bools like the params, or a function params -> such a tree
+        (e.g. :func:`decay_mask`); leaves with False get no penalty.
+    """
+    check_hyperparam("l1", l1, low=0.0)
+    return with_hyperparams(lambda l1: l1_rule(l1, mask), l1=l1)
+
+
+def decay_mask(params: PyTree, *, exclude: str = DECAY_EXCLUDE, min_ndim: int = 2) -> PyTree:
+    """Which parameters to regularise: weights yes, biases and normalisation scales no.
+
+    A leaf gets False if it has fewer than ``min_ndim`` dimensions (biases, norm scales,
+    scalars) or if its path (``"a/b/c"``, see :func:`jaxsched.path_labels`) contains a
+    match of ``exclude`` (case-insensitive; default ``bias|scale|norm``, which also
+    catches normalisation layers named ``LayerNorm_0`` or ``norm1``); True otherwise.
+    This is the usual practice (e.g. BERT's and timm's "no weight decay" groups): the
+    penalty goes on the weights, not on the biases.
+
+    Use it as the mask of :func:`add_decayed_weights`, :func:`add_l1`, or as
+    ``labels`` logic for :func:`jaxsched.partition`:
+    ``add_decayed_weights(1e-4, mask=decay_mask)``.
+
+    Args:
+      params: the parameter pytree.
+      exclude: regular expression searched in each path.
+      min_ndim: leaves with fewer dimensions are excluded.
+
+    Returns:
+      A pytree of Python bools with the structure of ``params``.
+    """
+    pattern = re.compile(exclude, re.IGNORECASE)
+
+    def keep(path, leaf):
+        return jnp.ndim(leaf) >= min_ndim and not pattern.search(path_str(path))
+
+    return jax.tree_util.tree_map_with_path(keep, params)
