@@ -33,6 +33,7 @@ from ._wrappers import SkipNonfiniteState as SkipNonfiniteState
 from ._wrappers import accumulate as accumulate
 from ._wrappers import check_finite_state as check_finite_state
 from ._wrappers import skip_nonfinite as skip_nonfinite
+from .optimizers import SwatsState as SwatsState
 from .optimizers import adadelta as adadelta
 from .optimizers import adagrad as adagrad
 from .optimizers import adam as adam
@@ -51,8 +52,7 @@ from .optimizers import ranger as ranger
 from .optimizers import rmsprop as rmsprop
 from .optimizers import rprop as rprop
 from .optimizers import sgd as sgd
-from .optimizers._swats import SwatsState as SwatsState
-from .optimizers._swats import swats as swats
+from .optimizers import swats as swats
 from .schedules import constant as constant
 from .schedules import cosine as cosine
 from .schedules import cosine_decay as cosine_decay
@@ -74,7 +74,7 @@ from .schedules import polynomial_decay as polynomial_decay
 from .schedules import step_decay as step_decay
 from .schedules import warmup_cosine as warmup_cosine
 from .schedules import warmup_stable_decay as warmup_stable_decay
-from .transforms._regularize import add_l1 as add_l1
-from .transforms._regularize import decay_mask as decay_mask
+from .transforms import add_l1 as add_l1
+from .transforms import decay_mask as decay_mask
 
 __version__ = "0.1.0"

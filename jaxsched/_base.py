@@ -52,7 +52,7 @@ def is_schedule(value: Any) -> bool:
     return isinstance(value, StatefulSchedule) or callable(value)
 
 
-def _concrete_float(value: Any) -> float | None:
+def concrete_float(value: Any) -> float | None:
     """The Python float of a concrete scalar, or None for tracers and schedules."""
     if isinstance(value, bool):
         raise TypeError(f"expected a number, got the bool {value!r}")
@@ -86,7 +86,7 @@ def check_hyperparam(
         raise TypeError(
             f"{name} must be a number, a jax scalar or a schedule, got {type(value).__name__}"
         )
-    v = _concrete_float(value)
+    v = concrete_float(value)
     if v is None:
         return
     lo_ok = low is None or (v > low if low_open else v >= low)

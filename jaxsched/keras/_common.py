@@ -24,6 +24,7 @@ from .._base import (
     is_schedule,
 )
 from .._hyper import with_hyperparams
+from ..schedules import inverse_time_decay
 from ..transforms._clip import clip_by_global_norm_rule, clip_by_norm_rule, clip_rule
 
 _CLIPS = {
@@ -49,12 +50,10 @@ def legacy_decay(learning_rate: ScalarOrSchedule, decay: float | None) -> Scalar
     if isinstance(learning_rate, StatefulSchedule):
         raise TypeError("decay cannot be combined with a stateful learning-rate schedule")
 
-    def decayed(step):
-        step = jnp.asarray(step, jnp.float32)
-        base = learning_rate(step) if is_schedule(learning_rate) else learning_rate
-        return jnp.asarray(base, jnp.float32) / (1.0 + decay * step)
-
-    return decayed
+    if not is_schedule(learning_rate):
+        return inverse_time_decay(learning_rate, 1, decay)
+    factor = inverse_time_decay(1.0, 1, decay)
+    return lambda step: learning_rate(step) * factor(step)
 
 
 def keras_weight_decay(weight_decay: ScalarOrSchedule | None) -> ScalarOrSchedule | None:

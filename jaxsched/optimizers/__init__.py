@@ -18,3 +18,5 @@ from ._sgd import nesterov as nesterov
 from ._sgd import sgd as sgd
 from ._signs import lion as lion
 from ._signs import rprop as rprop
+from ._swats import SwatsState as SwatsState
+from ._swats import swats as swats

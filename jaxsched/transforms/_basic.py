@@ -25,7 +25,7 @@ class EmptyState(NamedTuple):
     """State of a block that keeps nothing between updates."""
 
 
-def _stateless(fn: Callable[..., PyTree]) -> optax.GradientTransformationExtraArgs:
+def stateless(fn: Callable[..., PyTree]) -> optax.GradientTransformationExtraArgs:
     def init(params):
         del params
         return EmptyState()
@@ -39,20 +39,20 @@ def _stateless(fn: Callable[..., PyTree]) -> optax.GradientTransformationExtraAr
 
 def scale_rule(factor: Any) -> optax.GradientTransformationExtraArgs:
     """``u <- factor * u`` (factor may be an array)."""
-    return _stateless(lambda u, p: cast_like(jax.tree.map(lambda g: factor * g, u), u))
+    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: factor * g, u), u))
 
 
 def learning_rate_rule(learning_rate: Any) -> optax.GradientTransformationExtraArgs:
     """``u <- -learning_rate * u``: the descent step."""
-    return _stateless(lambda u, p: cast_like(jax.tree.map(lambda g: -learning_rate * g, u), u))
+    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: -learning_rate * g, u), u))
 
 
 def negate_rule() -> optax.GradientTransformationExtraArgs:
     """``u <- -u``: turns a descent rule into ascent (torch's ``maximize=True``)."""
-    return _stateless(lambda u, p: jax.tree.map(jnp.negative, u))
+    return stateless(lambda u, p: jax.tree.map(jnp.negative, u))
 
 
-def _resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
+def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
     if mask is None:
         return jax.tree.map(lambda _: True, params)
     return mask(params) if callable(mask) else mask
@@ -65,13 +65,13 @@ def decayed_weights_rule(weight_decay: Any, mask: MaskOrFn = None):
         if params is None:
             raise ValueError("weight decay needs the parameters: call update(..., params=params)")
         check_same_tree(params, updates, against="the parameters")
-        chosen = _resolve_mask(mask, params)
+        chosen = resolve_mask(mask, params)
         out = jax.tree.map(
             lambda u, p, m: u + weight_decay * p if m else u, updates, params, chosen
         )
         return cast_like(out, updates)
 
-    return _stateless(add)
+    return stateless(add)
 
 
 def scale(factor: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from .._base import check_choice, check_int
-from ._basic import _stateless
+from ._basic import stateless
 
 # The output axis each layout keeps: Flax kernels are (..., in, out), torch weights (out, in, ...).
 LAYOUT_KEPT_AXIS = {"flax": -1, "torch": 0}
@@ -55,4 +55,4 @@ def centralize(
         mean = jnp.mean(g, axis=centralize_axes(g.ndim, axes, layout), keepdims=True)
         return (g - mean).astype(g.dtype)
 
-    return _stateless(lambda u, p: jax.tree.map(center, u))
+    return stateless(lambda u, p: jax.tree.map(center, u))

@@ -10,7 +10,7 @@ import optax
 
 from .._base import PyTree, ScalarOrSchedule, cast_like, check_hyperparam
 from .._hyper import with_hyperparams
-from ._basic import _stateless
+from ._basic import stateless
 
 
 def _sum_of_squares(g: jax.Array) -> jax.Array:
@@ -20,7 +20,7 @@ def _sum_of_squares(g: jax.Array) -> jax.Array:
 
 def clip_rule(max_delta: Any) -> optax.GradientTransformationExtraArgs:
     """``u <- clip(u, -max_delta, max_delta)`` (see :func:`clip`)."""
-    return _stateless(
+    return stateless(
         lambda u, p: cast_like(jax.tree.map(lambda g: jnp.clip(g, -max_delta, max_delta), u), u)
     )
 
@@ -32,7 +32,7 @@ def clip_by_norm_rule(max_norm: Any) -> optax.GradientTransformationExtraArgs:
         norm = jnp.sqrt(_sum_of_squares(g))
         return g * max_norm / jnp.maximum(norm, max_norm)
 
-    return _stateless(lambda u, p: cast_like(jax.tree.map(clip_leaf, u), u))
+    return stateless(lambda u, p: cast_like(jax.tree.map(clip_leaf, u), u))
 
 
 def global_norm(tree: PyTree) -> jax.Array:
@@ -49,7 +49,7 @@ def clip_by_global_norm_rule(max_norm: Any) -> optax.GradientTransformationExtra
         factor = jnp.where(jnp.isfinite(norm), max_norm / jnp.maximum(norm, max_norm), jnp.nan)
         return cast_like(jax.tree.map(lambda g: g * factor, u), u)
 
-    return _stateless(clip_all)
+    return stateless(clip_all)
 
 
 def clip(max_delta: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:

@@ -11,7 +11,7 @@ import optax
 
 from .._base import PyTree, ScalarOrSchedule, cast_like, check_hyperparam, check_same_tree, path_str
 from .._hyper import with_hyperparams
-from ._basic import MaskOrFn, _resolve_mask, _stateless
+from ._basic import MaskOrFn, resolve_mask, stateless
 
 DECAY_EXCLUDE = r"bias|scale|norm"
 
@@ -23,13 +23,13 @@ def l1_rule(l1: Any, mask: MaskOrFn = None) -> optax.GradientTransformationExtra
         if params is None:
             raise ValueError("add_l1 needs the parameters: call update(..., params=params)")
         check_same_tree(updates, params, "params")
-        chosen = _resolve_mask(mask, params)
+        chosen = resolve_mask(mask, params)
         out = jax.tree.map(
             lambda u, p, m: u + l1 * jnp.sign(p) if m else u, updates, params, chosen
         )
         return cast_like(out, updates)
 
-    return _stateless(add)
+    return stateless(add)
 
 
 def add_l1(l1: ScalarOrSchedule, mask: MaskOrFn = None) -> optax.GradientTransformationExtraArgs:

@@ -11,10 +11,10 @@ import optax
 from .._base import (
     PyTree,
     ScalarOrSchedule,
-    _concrete_float,
     cast_like,
     check_hyperparam,
     check_same_tree,
+    concrete_float,
     is_schedule,
     moment_dtype,
     zeros_like_tree,
@@ -76,7 +76,7 @@ def check_rprop_args(
     check_hyperparam("min_step_size", min_step_size, low=0.0)
     check_hyperparam("max_step_size", max_step_size, low=0.0)
     if not (is_schedule(min_step_size) or is_schedule(max_step_size)):
-        low, high = _concrete_float(min_step_size), _concrete_float(max_step_size)
+        low, high = concrete_float(min_step_size), concrete_float(max_step_size)
         if low is not None and high is not None and low > high:
             raise ValueError(f"min_step_size must not exceed max_step_size, got {low!r} > {high!r}")
 
