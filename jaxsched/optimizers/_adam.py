@@ -9,7 +9,8 @@ import optax
 from .._base import ScalarOrSchedule, check_hyperparam
 from .._hyper import with_hyperparams
 from ..transforms._adam import adam_rule, check_adam_args
-from ..transforms._basic import MaskOrFn, decayed_weights_rule, learning_rate_rule
+from ..transforms._basic import MaskOrFn
+from ._descent import descent
 
 
 def adam_with_decay(
@@ -50,12 +51,7 @@ def adam_with_decay(
             mu_dtype=mu_dtype,
             nu_dtype=nu_dtype,
         )
-        if weight_decay is None:
-            return optax.chain(rule, learning_rate_rule(learning_rate))
-        decay = decayed_weights_rule(weight_decay, mask)
-        if decoupled:
-            return optax.chain(rule, decay, learning_rate_rule(learning_rate))
-        return optax.chain(decay, rule, learning_rate_rule(learning_rate))
+        return descent(rule, learning_rate, weight_decay, decoupled=decoupled, mask=mask)
 
     return with_hyperparams(build, **hyper)
 
