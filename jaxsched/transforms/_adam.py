@@ -29,6 +29,19 @@ class ScaleByAdamState(NamedTuple):
     nu_max: PyTree | None
 
 
+def update_moment(updates: PyTree, moments: PyTree, decay: Any, order: int) -> PyTree:
+    """Exponential moving average of the ``order``-th power: ``m <- d m + (1 - d) g^order``.
+
+    Computed and kept in the moments' dtype (float32 for bf16 gradients by default), so
+    bf16 gradients are squared in float32.
+    """
+
+    def ema(m, g):
+        return (decay * m + (1 - decay) * g.astype(m.dtype) ** order).astype(m.dtype)
+
+    return jax.tree.map(ema, moments, updates)
+
+
 def bias_corrections(b1: Any, b2: Any, count: Array) -> tuple[Array, Array]:
     """``(1 - b1^t, 1 - b2^t)`` in float32 for the 1-based step ``t = count + 1``."""
     t = count.astype(jnp.float32) + 1
@@ -59,10 +72,8 @@ def adam_rule(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
-        nu = jax.tree.map(
-            lambda v, g: (b2 * v + (1 - b2) * g * g).astype(v.dtype), state.nu, updates
-        )
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment(updates, state.nu, b2, 2)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else None
         bc1, bc2 = bias_corrections(b1, b2, state.count)
 

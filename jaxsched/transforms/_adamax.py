@@ -19,7 +19,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args
+from ._adam import bias_corrections, check_adam_args, update_moment
 
 
 class ScaleByAdamaxState(NamedTuple):
@@ -47,7 +47,7 @@ def adamax_rule(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
+        mu = update_moment(updates, state.mu, b1, 1)
 
         def norm(u, g):
             size = jnp.abs(g.astype(u.dtype))

@@ -17,6 +17,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import with_hyperparams
+from ._adam import update_moment
 
 
 class ScaleByLionState(NamedTuple):
@@ -33,7 +34,7 @@ def lion_rule(b1: Any, b2: Any, *, mu_dtype: Any = None) -> optax.GradientTransf
         del params, extra
         check_same_tree(state.mu, updates)
         out = jax.tree.map(lambda m, g: jnp.sign(b1 * m + (1 - b1) * g), state.mu, updates)
-        mu = jax.tree.map(lambda m, g: (b2 * m + (1 - b2) * g).astype(m.dtype), state.mu, updates)
+        mu = update_moment(updates, state.mu, b2, 1)
         return cast_like(out, updates), ScaleByLionState(mu)
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -20,7 +20,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args
+from ._adam import bias_corrections, check_adam_args, update_moment
 
 
 class ScaleByNadamState(NamedTuple):
@@ -60,12 +60,8 @@ def nadam_rule(
         mu_t, mu_next = momentum_cache(t), momentum_cache(t + 1)
         mu_product = state.mu_product * mu_t
         mu_product_next = mu_product * mu_next
-        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
-        nu = jax.tree.map(
-            lambda v, g: (b2 * v + (1 - b2) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
-            state.nu,
-            updates,
-        )
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment(updates, state.nu, b2, 2)
         _, bc2 = bias_corrections(b1, b2, state.count)
 
         def direction(g, m, v):

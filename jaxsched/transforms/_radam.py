@@ -20,7 +20,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args
+from ._adam import bias_corrections, check_adam_args, update_moment
 
 
 class ScaleByRadamState(NamedTuple):
@@ -48,12 +48,8 @@ def radam_rule(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, updates)
-        nu = jax.tree.map(
-            lambda v, g: (b2 * v + (1 - b2) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
-            state.nu,
-            updates,
-        )
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment(updates, state.nu, b2, 2)
         t = state.count.astype(jnp.float32) + 1
         bc1, bc2 = bias_corrections(b1, b2, state.count)
         rho_inf = 2 / (1 - b2) - 1
