@@ -38,6 +38,16 @@ def _progress(step: Any, decay_steps: Any, staircase: bool) -> Array:
     return jnp.floor(p) if staircase else p
 
 
+def _check_decay_args(
+    learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: Any
+) -> bool:
+    """The arguments the exponential, natural-exponential and inverse-time decays share."""
+    check_number("learning_rate", learning_rate, low=0.0)
+    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
+    check_number("decay_rate", decay_rate, low=0.0)
+    return check_bool("staircase", staircase)
+
+
 def exponential_decay(
     learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: bool = False
 ) -> Schedule:
@@ -55,10 +65,7 @@ def exponential_decay(
     Matches ``tf.compat.v1.train.exponential_decay`` and
     ``keras.optimizers.schedules.ExponentialDecay``.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("decay_rate", decay_rate, low=0.0)
-    staircase = check_bool("staircase", staircase)
+    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
@@ -84,10 +91,7 @@ def natural_exp_decay(
     float32 and raises it to the power; the single ``exp`` here is the more accurate form
     of the same formula).
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("decay_rate", decay_rate, low=0.0)
-    staircase = check_bool("staircase", staircase)
+    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
@@ -112,10 +116,7 @@ def inverse_time_decay(
     Matches ``tf.compat.v1.train.inverse_time_decay`` and
     ``keras.optimizers.schedules.InverseTimeDecay``.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("decay_rate", decay_rate, low=0.0)
-    staircase = check_bool("staircase", staircase)
+    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
