@@ -1,17 +1,22 @@
 """Optimizer comparison on the iris data (the seeds' experiment).
 
-Trains the same small network (4-16-3, tanh) with several optimizers from the same
-initialisation and prints, for each: wall time (compile and training separately),
-the first epoch at which test accuracy reaches the target, and the final accuracies.
-With --plot, saves loss and accuracy curves (needs matplotlib: the `examples` extra).
+Trains the same small network (4-16-3, tanh) from the same initialisation and with the
+same learning rate with SGD, SGDM (the seeds' EMA form), Adagrad, RMSprop and Adam, plus
+torch-style heavy-ball momentum, Ranger and "Adam, then SGD" (``jaxsched.switch`` on a
+plateau of the training loss). For each it prints the wall time (compile and training
+separately), the first epoch at which the test accuracy reaches the target and the final
+accuracies. A second table trains one optimizer with the three forms of gradient descent:
+full batch, one sample at a time, and mini-batches. With --plot, saves the loss and
+accuracy curves (needs matplotlib: the `examples` extra).
 
-    python examples/compare_optimizers.py [--epochs 300] [--target 0.95] [--plot out.png]
+    python examples/compare_optimizers.py [--epochs 300] [--lr 0.01] [--plot out.png]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -23,6 +28,7 @@ import optax
 import jaxsched
 
 DATA = Path(__file__).parent / "data" / "iris.csv"
+N_TRAIN = 120
 
 
 def load_iris(seed: int = 0):
@@ -31,8 +37,8 @@ def load_iris(seed: int = 0):
     x, y = raw[:, :4].astype(np.float32), raw[:, 4].astype(np.int32)
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
-    x = (x - x[:120].mean(0)) / x[:120].std(0)
-    return (x[:120], y[:120]), (x[120:], y[120:])
+    x = (x - x[:N_TRAIN].mean(0)) / x[:N_TRAIN].std(0)
+    return (x[:N_TRAIN], y[:N_TRAIN]), (x[N_TRAIN:], y[N_TRAIN:])
 
 
 def init_mlp(key, sizes=(4, 16, 3)):
@@ -60,8 +66,18 @@ def accuracy(params, x, y):
     return jnp.mean(jnp.argmax(forward(params, x), -1) == y)
 
 
+@jax.jit
+def evaluate(params, x, y):
+    """Test loss and accuracy (one compilation, shared by every optimizer's run)."""
+    return loss_fn(params, x, y), accuracy(params, x, y)
+
+
 def make_epoch(tx, batch_size: int):
-    """One jitted epoch: shuffle, then a lax.scan over mini-batches; buffers donated."""
+    """One jitted epoch: shuffle, then a lax.scan over mini-batches; buffers donated.
+
+    Every update gets the batch loss as ``value=`` (read by plateau-driven optimizers such
+    as the Adam -> SGD switch, ignored by the others).
+    """
 
     @partial(jax.jit, donate_argnums=(0, 1))
     def epoch(params, opt_state, key, x, y):
@@ -72,7 +88,7 @@ def make_epoch(tx, batch_size: int):
         def step(carry, batch):
             p, s = carry
             loss, grads = jax.value_and_grad(loss_fn)(p, *batch)
-            updates, s = tx.update(grads, s, p)
+            updates, s = tx.update(grads, s, p, value=loss)
             return (optax.apply_updates(p, updates), s), loss
 
         (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), batches)
@@ -81,90 +97,194 @@ def make_epoch(tx, batch_size: int):
     return epoch
 
 
-def optimizers() -> dict[str, optax.GradientTransformation]:
-    return {
-        "SGD": jaxsched.sgd(0.05),
-        "SGDM (EMA form)": jaxsched.momentum(0.05, 0.9, dampening=0.9, zero_init=True),
-        "SGD momentum": jaxsched.momentum(0.05, 0.9),
-        "Adam": jaxsched.adam(0.01),
-    }
+# name -> factory(learning_rate, updates per epoch). The same rate for all, so that the
+# table shows what each rule does with it (the seeds: Adam fastest, SGD slowest).
+OPTIMIZERS: dict[str, Callable[[float, int], optax.GradientTransformation]] = {
+    "SGD": lambda lr, _: jaxsched.sgd(lr),
+    # m <- 0.9 m + 0.1 g; w <- w - lr m: the seeds' "SGDM", not torch's heavy ball.
+    "SGDM (EMA form)": lambda lr, _: jaxsched.momentum(lr, 0.9, dampening=0.9, zero_init=True),
+    "SGDM (heavy ball)": lambda lr, _: jaxsched.momentum(lr, 0.9),
+    "Adagrad": lambda lr, _: jaxsched.adagrad(lr),
+    "RMSprop": lambda lr, _: jaxsched.rmsprop(lr),
+    "Adam": lambda lr, _: jaxsched.adam(lr),
+    "Ranger": lambda lr, _: jaxsched.ranger(lr),
+    # Adam until the epoch-mean training loss improves by less than 1% for 5 epochs, then
+    # SGD with momentum at the same rate.
+    "Adam -> SGD": lambda lr, per_epoch: jaxsched.switch(
+        jaxsched.adam(lr),
+        jaxsched.sgd(lr, momentum=0.9),
+        on_plateau={"patience": 5, "threshold": 1e-2, "every": per_epoch},
+    ),
+}
 
 
 def train(tx, data, epochs: int, batch_size: int, seed: int):
+    """Trains from the seed's initialisation; returns timings, per-epoch history, state."""
     (x, y), (xt, yt) = data
     params = init_mlp(jax.random.key(seed))
     opt_state = tx.init(params)
     epoch = make_epoch(tx, batch_size)
-    evaluate = jax.jit(lambda p: (loss_fn(p, xt, yt), accuracy(p, xt, yt)))
     keys = jax.random.split(jax.random.key(seed + 1), epochs)
 
     start = time.perf_counter()
     epoch.lower(params, opt_state, keys[0], x, y).compile()
-    evaluate.lower(params).compile()
+    evaluate.lower(params, xt, yt).compile()
     compile_time = time.perf_counter() - start
 
     history = []
     start = time.perf_counter()
     for k in keys:
         params, opt_state, train_loss = epoch(params, opt_state, k, x, y)
-        test_loss, test_acc = evaluate(params)
+        test_loss, test_acc = evaluate(params, xt, yt)
         history.append((float(train_loss), float(test_loss), float(test_acc)))
     train_time = time.perf_counter() - start
-    final = (float(accuracy(params, x, y)), history[-1][2])
-    return compile_time, train_time, np.array(history), final
+    return {
+        "compile_s": compile_time,
+        "train_s": train_time,
+        # Columns: train loss (epoch mean over the batches), test loss, test accuracy.
+        "history": np.array(history),
+        "train_acc": float(accuracy(params, x, y)),
+        "test_acc": history[-1][2],
+        "state": opt_state,
+    }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--target", type=float, default=0.95, help="test accuracy to reach")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", type=Path, help="save loss/accuracy curves to this PNG")
-    args = parser.parse_args(argv)
+def epochs_to(history: np.ndarray, target: float) -> int | None:
+    """First epoch (1-based) whose test accuracy reaches ``target``; None if never."""
+    reached = np.nonzero(history[:, 2] >= target)[0]
+    return int(reached[0]) + 1 if len(reached) else None
 
-    data = load_iris(args.seed)
-    print(f"iris: {len(data[0][0])} train / {len(data[1][0])} test rows, jax {jax.__version__}")
+
+def compare_optimizers(names, data, args) -> dict[str, dict]:
+    per_epoch = N_TRAIN // args.batch_size
+    print(f"\nSame network, initialisation and learning rate ({args.lr}), batch {args.batch_size}")
     header = f"{'optimizer':18s} {'compile s':>9s} {'train s':>8s} {'epochs to':>9s} "
     print(header + f"{'train acc':>9s} {'test acc':>8s}")
     print(f"{'':18s} {'':>9s} {'':>8s} {f'{args.target:.0%} test':>9s}")
-    # An unreported run of the same length first: the process's first few hundred
-    # dispatches are slower, and the first optimizer in the table would pay for them.
-    train(jaxsched.sgd(0.0), data, args.epochs, args.batch_size, args.seed)
-    curves = {}
-    for name, tx in optimizers().items():
-        compile_time, train_time, history, (train_acc, test_acc) = train(
-            tx, data, args.epochs, args.batch_size, args.seed
+    results = {}
+    for name in names:
+        result = train(
+            OPTIMIZERS[name](args.lr, per_epoch), data, args.epochs, args.batch_size, args.seed
         )
-        reached = np.nonzero(history[:, 2] >= args.target)[0]
-        epochs_to = str(reached[0] + 1) if len(reached) else "never"
+        reached = epochs_to(result["history"], args.target)
+        note = ""
+        if name == "Adam -> SGD":
+            step = int(jaxsched.switch_step(result["state"]))
+            result["switch_epoch"] = step // per_epoch + 1 if step >= 0 else None
+            note = f"  (SGD from epoch {result['switch_epoch']})" if step >= 0 else "  (no switch)"
         print(
-            f"{name:18s} {compile_time:9.2f} {train_time:8.2f} {epochs_to:>9s} "
-            f"{train_acc:9.3f} {test_acc:8.3f}"
+            f"{name:18s} {result['compile_s']:9.2f} {result['train_s']:8.2f} "
+            f"{reached or 'never':>9} {result['train_acc']:9.3f} {result['test_acc']:8.3f}{note}"
         )
-        curves[name] = history
+        results[name] = result
+    return results
+
+
+def compare_batch_sizes(name, data, args) -> dict[str, dict]:
+    """The seeds' three forms of gradient descent with one optimizer: batch, SGD, mini-batch."""
+    forms = {
+        f"full batch ({N_TRAIN})": N_TRAIN,
+        "one sample (1)": 1,
+        f"mini-batch ({args.batch_size})": args.batch_size,
+    }
+    print(f"\n{name} at learning rate {args.lr}: batch, stochastic and mini-batch gradient descent")
+    print(
+        f"{'batch':18s} {'updates':>8s} {'compile s':>9s} {'train s':>8s} {'epochs to':>9s} "
+        f"{'updates to':>10s} {'test acc':>8s}"
+    )
+    print(f"{'':18s} {'/epoch':>8s} {'':>9s} {'':>8s} {f'{args.target:.0%} test':>9s}")
+    results = {}
+    for label, batch_size in forms.items():
+        per_epoch = N_TRAIN // batch_size
+        result = train(
+            OPTIMIZERS[name](args.lr, per_epoch), data, args.epochs, batch_size, args.seed
+        )
+        reached = epochs_to(result["history"], args.target)
+        updates = reached * per_epoch if reached else None
+        print(
+            f"{label:18s} {per_epoch:8d} {result['compile_s']:9.2f} {result['train_s']:8.2f} "
+            f"{reached or 'never':>9} {updates or 'never':>10} {result['test_acc']:8.3f}"
+        )
+        results[label] = result
+    return results
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--lr", type=float, default=0.01, help="learning rate of every optimizer")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--target", type=float, default=0.95, help="test accuracy to reach")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--optimizers",
+        default=",".join(OPTIMIZERS),
+        help=f"comma-separated rows of the first table, among: {', '.join(OPTIMIZERS)}",
+    )
+    parser.add_argument(
+        "--batch-optimizer",
+        default="SGD",
+        help="optimizer of the batch-size table ('none' to skip the table)",
+    )
+    parser.add_argument("--plot", type=Path, help="save loss/accuracy curves to this PNG")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="reduced budget for tests: 40 epochs, SGD and Adam only, no batch table",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.optimizers, args.batch_optimizer = 40, "SGD,Adam", "none"
+    args.optimizers = [name.strip() for name in args.optimizers.split(",")]
+    for name in [*args.optimizers, args.batch_optimizer]:
+        if name not in OPTIMIZERS and name != "none":
+            parser.error(f"unknown optimizer {name!r}; choose among {', '.join(OPTIMIZERS)}")
+    return args
+
+
+def main(argv=None):
+    """Runs both tables; returns ``{"optimizers": {name: result}, "batch": {form: result}}``."""
+    args = parse_args(argv)
+    data = load_iris(args.seed)
+    print(f"iris: {len(data[0][0])} train / {len(data[1][0])} test rows, jax {jax.__version__}")
+    if not args.quick:
+        # An unreported run of the same length first: the process's first few hundred
+        # dispatches are slower, and the first optimizer in the table would pay for them.
+        train(jaxsched.sgd(0.0), data, args.epochs, args.batch_size, args.seed)
+    results = {"optimizers": compare_optimizers(args.optimizers, data, args), "batch": {}}
+    if args.batch_optimizer != "none":
+        results["batch"] = compare_batch_sizes(args.batch_optimizer, data, args)
     if args.plot:
-        plot(curves, args.plot)
-        print(f"curves saved to {args.plot}")
-    return curves
+        plot(results, args.plot)
+        print(f"\ncurves saved to {args.plot}")
+    return results
 
 
-def plot(curves, path: Path) -> None:
+def plot(results, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for name, history in curves.items():
-        ax_loss.plot(history[:, 0], label=name)
-        ax_acc.plot(history[:, 2], label=name)
-    ax_loss.set(xlabel="epoch", ylabel="train loss", yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy")
-    ax_acc.legend()
+    rows = [results["optimizers"]] + ([results["batch"]] if results["batch"] else [])
+    fig, axes = plt.subplots(len(rows), 2, figsize=(11, 4 * len(rows)), squeeze=False)
+    titles = ["optimizers, same learning rate", "forms of gradient descent"]
+    for (ax_loss, ax_acc), runs, title in zip(axes, rows, titles):
+        for name, result in runs.items():
+            epochs = np.arange(1, len(result["history"]) + 1)
+            (line,) = ax_loss.plot(epochs, result["history"][:, 0], label=name)
+            ax_acc.plot(epochs, result["history"][:, 2], label=name, color=line.get_color())
+            if result.get("switch_epoch"):
+                ax_loss.axvline(result["switch_epoch"], color=line.get_color(), ls=":", lw=1)
+        ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title=title)
+        ax_acc.set(xlabel="epoch", ylabel="test accuracy", ylim=(0.5, 1.02), title=title)
+        ax_acc.legend(fontsize="small", loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ from ._combine import freeze as freeze
 from ._combine import masked as masked
 from ._combine import partition as partition
 from ._combine import path_labels as path_labels
+from ._detect import PlateauOptions as PlateauOptions
+from ._detect import PlateauState as PlateauState
 from ._hyper import HyperparamsState as HyperparamsState
 from ._hyper import hyperparams as hyperparams
 from ._hyper import set_hyperparams as set_hyperparams
 from ._hyper import with_hyperparams as with_hyperparams
-from ._plateau import PlateauState as PlateauState
 from ._plateau import ReduceOnPlateauState as ReduceOnPlateauState
 from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plateau import scale_by_plateau as scale_by_plateau

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 Array = jax.Array
 PyTree = Any
@@ -50,75 +49,6 @@ def zero_count() -> Array:
 def is_schedule(value: Any) -> bool:
     """True for a pure ``step -> value`` callable or a :class:`StatefulSchedule`."""
     return isinstance(value, StatefulSchedule) or callable(value)
-
-
-def concrete_float(value: Any) -> float | None:
-    """The Python float of a concrete scalar, or None for tracers and schedules."""
-    if isinstance(value, bool):
-        raise TypeError(f"expected a number, got the bool {value!r}")
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
-        if isinstance(value, jax.core.Tracer):
-            return None
-        if np.ndim(value) != 0:
-            return None
-        return float(value)
-    return None
-
-
-def check_hyperparam(
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    """Raises ValueError if a concrete hyperparameter lies outside ``[low, high]``.
-
-    Schedules and traced values are not checked (they have no value yet). Bounds are
-    closed unless ``low_open`` / ``high_open`` say otherwise.
-    """
-    if is_schedule(value):
-        return
-    if not isinstance(value, (numbers.Real, np.ndarray, np.generic, jax.Array)):
-        raise TypeError(
-            f"{name} must be a number, a jax scalar or a schedule, got {type(value).__name__}"
-        )
-    v = concrete_float(value)
-    if v is None:
-        return
-    lo_ok = low is None or (v > low if low_open else v >= low)
-    hi_ok = high is None or (v < high if high_open else v <= high)
-    if math.isnan(v) or not (lo_ok and hi_ok):
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        interval = (
-            ("(" if low_open or low is None else "[")
-            + f"{lo}, {hi}"
-            + (")" if high_open or high is None else "]")
-        )
-        raise ValueError(f"{name} must lie in {interval}, got {v!r}")
-
-
-def check_int(name: str, value: Any, low: int | None = None) -> int:
-    """Validates a static integer argument (a step count, a period) and returns it."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}")
-    return value
-
-
-def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
 
 
 def path_str(path: tuple[Any, ...]) -> str:
@@ -184,7 +114,67 @@ def moment_dtype(param_dtype: Any, override: Any = None) -> Any:
 
 
 def zeros_like_tree(params: PyTree, dtype: Any = None) -> PyTree:
-    return jax.tree.map(lambda p: jnp.zeros(jnp.shape(p), moment_dtype(p.dtype, dtype)), params)
+    """Zeros shaped, and sharded, like each parameter (``jnp.zeros_like`` keeps the sharding).
+
+    The dtype is :func:`moment_dtype` of the parameter's dtype and ``dtype``.
+    """
+    return jax.tree.map(
+        lambda p: jnp.zeros_like(p, moment_dtype(jnp.result_type(p), dtype)), params
+    )
+
+
+def full_like_tree(params: PyTree, value: Any, dtype: Any = None) -> PyTree:
+    """Like :func:`zeros_like_tree`, filled with ``value`` (a scalar, possibly traced)."""
+    return jax.tree.map(
+        lambda p: jnp.full_like(p, value, moment_dtype(jnp.result_type(p), dtype)), params
+    )
+
+
+class EmptyState(NamedTuple):
+    """State of a transformation that keeps nothing between updates."""
+
+
+MaskOrFn = Any
+"""A pytree of bools shaped like the parameters, a function params -> such a tree, or None."""
+
+
+def stateless(fn: Callable[[PyTree, PyTree], PyTree]) -> optax.GradientTransformationExtraArgs:
+    """A transformation from ``fn(updates, params) -> updates`` with an empty state."""
+
+    def init(params):
+        del params
+        return EmptyState()
+
+    def update(updates, state, params=None, **extra):
+        del extra
+        return fn(updates, params), state
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
+    """The tree of bools a mask stands for (all True for None)."""
+    if mask is None:
+        return jax.tree.map(lambda _: True, params)
+    return mask(params) if callable(mask) else mask
+
+
+def check_float_updates(updates: PyTree) -> None:
+    """Raises TypeError naming the first leaf whose dtype is not floating (at trace time)."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(updates)[0]:
+        dtype = jnp.result_type(leaf)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            raise TypeError(
+                f"gradients must be floating point; the leaf at {path_str(path)!r} has dtype "
+                f"{dtype} (cast the gradients, or exclude integer leaves with "
+                "jaxsched.partition or optax.set_to_zero)"
+            )
+
+
+def params_needed(params: PyTree, what: str) -> None:
+    """Raises ValueError when ``params`` is None although ``what`` reads them."""
+    if params is None:
+        raise ValueError(f"{what} reads the parameters: call update(updates, state, params)")
 
 
 def cast_like(updates: PyTree, like: PyTree) -> PyTree:

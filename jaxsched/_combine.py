@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from ._base import PyTree, path_str
-from .transforms._basic import EmptyState
+from ._base import PyTree, path_str, stateless
+from ._validate import Mask, Transformation, TransformationSpec, check_value, validated
 
 Labels = PyTree | Callable[[PyTree], PyTree]
 
@@ -65,6 +65,13 @@ def _per_leaf(spec: Labels, tree: PyTree, what: str) -> PyTree:
         raise _mismatch(tree, found, what) from err
 
 
+def _mapping(name: str, value: Any) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
+    return value
+
+
+@validated
 def partition(
     transforms: Mapping[str, optax.GradientTransformation], labels: Labels
 ) -> optax.GradientTransformationExtraArgs:
@@ -87,15 +94,33 @@ def partition(
 
     Returns:
       A transformation whose state is a :class:`PartitionState`; ``update`` passes
-      ``params`` and extra keyword arguments (``value=``) to every label.
+      ``params`` (None included: only labels whose transformation reads them need them)
+      and extra keyword arguments (``value=``) to every label.
 
     Raises:
-      ValueError: at ``init``/``update`` if the labels tree does not match the params or
-        uses a label without a transformation (naming the path).
+      TypeError: if ``transforms`` is not a dict of transformations.
+      ValueError: if a label is not a string; at ``init``/``update`` if the labels tree
+        does not match the params or uses a label without a transformation (naming the
+        path).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> params = {"body": jnp.ones(2), "head": jnp.ones(1)}
+      >>> tx = jaxsched.partition(
+      ...     {"body": jaxsched.freeze(), "head": jaxsched.sgd(0.1)},
+      ...     {"body": "body", "head": "head"},
+      ... )
+      >>> u, state = tx.update(params, tx.init(params))
+      >>> print(u["body"], u["head"])
+      [0. 0.] [-0.1]
+
+    References:
+      ``optax.partition``; torch's parameter groups.
     """
-    for key in transforms:
+    for key, tx in _mapping("transforms", transforms).items():
         if not isinstance(key, str):
             raise ValueError(f"partition labels must be strings, got {key!r}")
+        check_value(f"transforms[{key!r}]", tx, TransformationSpec())
     inner = {k: optax.with_extra_args_support(tx) for k, tx in transforms.items()}
 
     def label_tree(tree: PyTree) -> PyTree:
@@ -133,9 +158,8 @@ def partition(
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def masked(
-    inner: optax.GradientTransformation, mask: Labels
-) -> optax.GradientTransformationExtraArgs:
+@validated
+def masked(inner: Transformation, mask: Mask) -> optax.GradientTransformationExtraArgs:
     """Applies ``inner`` to the leaves where ``mask`` is True; the others pass unchanged.
 
     The rule of ``optax.masked``: ``inner`` sees the selected leaves only (the others are
@@ -143,14 +167,28 @@ def masked(
 
     Args:
       inner: the transformation.
-      mask: a pytree of bools with the params' structure (or a prefix of it), or a
+      mask: a pytree of Python bools with the params' structure (or a prefix of it), a
         function params -> such a tree (called with the updates at ``update``), e.g.
-        :func:`jaxsched.decay_mask`.
+        :func:`jaxsched.decay_mask`, or None for every leaf.
 
     Returns:
-      A transformation whose state is a :class:`MaskedState`.
+      A transformation whose state is a :class:`MaskedState`; ``update`` passes
+      ``params`` (None included) to ``inner``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> grads = {"w": jnp.ones(2), "b": jnp.ones(1)}
+      >>> tx = jaxsched.masked(jaxsched.sgd(0.1), {"w": True, "b": False})
+      >>> u, _ = tx.update(grads, tx.init(grads))
+      >>> print(u["w"], u["b"])
+      [-0.1 -0.1] [1.]
+
+    References:
+      ``optax.masked``.
     """
     inner = optax.with_extra_args_support(inner)
+    if mask is None:
+        mask = True  # one True for the whole tree (a prefix of any structure)
 
     def init(params):
         return MaskedState(inner.init(_select(params, _per_leaf(mask, params, "mask"))))
@@ -170,21 +208,25 @@ def masked(
 def freeze() -> optax.GradientTransformationExtraArgs:
     """Zero updates and no state: the parameters it gets do not move.
 
-    Use it as a label's transformation in :func:`partition` to freeze layers (torch's
-    ``requires_grad = False``; ``optax.set_to_zero``).
+    Use it as a label's transformation in :func:`partition` to freeze layers. Its
+    updates are zeros even for non-finite gradients, and it reads no ``params``.
+
+    Returns:
+      A transformation with an empty state.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.freeze()
+      >>> print(tx.update(jnp.array([jnp.nan, 1.0]), tx.init(jnp.zeros(2)))[0])
+      [0. 0.]
+
+    References:
+      ``optax.set_to_zero``; torch's ``requires_grad = False``.
     """
-
-    def init(params):
-        del params
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        return jax.tree.map(jnp.zeros_like, updates), state
-
-    return optax.GradientTransformationExtraArgs(init, update)
+    return stateless(lambda u, p: jax.tree.map(jnp.zeros_like, u))
 
 
+@validated
 def path_labels(rules: Mapping[str, str], default: str | None = None) -> Callable[[PyTree], PyTree]:
     """Labels parameters by regular expressions on their paths, for :func:`partition`.
 
@@ -199,9 +241,30 @@ def path_labels(rules: Mapping[str, str], default: str | None = None) -> Callabl
 
     Returns:
       A function params -> pytree of labels.
+
+    Raises:
+      TypeError: if ``rules`` is not a dict of strings or ``default`` not a string.
+      ValueError: for an invalid regular expression; when the function meets a path that
+        no rule matches and ``default`` is None.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> labels = jaxsched.path_labels({r"^head/": "head"}, default="body")
+      >>> print(labels({"head": {"w": jnp.ones(1)}, "body": {"w": jnp.ones(1)}}))
+      {'body': {'w': 'body'}, 'head': {'w': 'head'}}
+
+    References:
+      ``optax.multi_transform`` with a labelling function; flax's ``path_aware_map``.
     """
+    if default is not None and not isinstance(default, str):
+        raise TypeError(f"default must be a string label or None, got {default!r}")
     compiled = []
-    for pattern, label in rules.items():
+    for pattern, label in _mapping("rules", rules).items():
+        if not (isinstance(pattern, str) and isinstance(label, str)):
+            raise TypeError(
+                f"rules must map regular expressions to labels, both strings, got "
+                f"{pattern!r}: {label!r}"
+            )
         try:
             compiled.append((re.compile(pattern), label))
         except re.error as err:

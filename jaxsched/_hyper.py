@@ -6,10 +6,21 @@ schedule gave for the most recent update). The factory is called again inside ea
 ``update`` with the current values as arrays, so changing a value with
 :func:`set_hyperparams` never recompiles a jitted step, and a vmap over states sweeps
 many settings in one program.
+
+:func:`block` declares a transformation once: the factory's own signature says which
+arguments are hyperparameters (positional-or-keyword, annotated with a
+:class:`~jaxsched._validate.Real` spec) and which are static (keyword-only), with the
+allowed ranges in the annotations. Called by a user, the block checks its arguments and
+returns the factory under :func:`with_hyperparams`; called inside another block's
+factory (while a factory is being built), it is the plain rule on the values it is
+given, so a composed optimizer keeps all its hyperparameters in one state.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -22,11 +33,24 @@ from ._base import (
     PyTree,
     ScalarOrSchedule,
     StatefulSchedule,
+    check_float_updates,
     is_schedule,
     path_str,
     safe_increment,
     zero_count,
 )
+from ._validate import Real, check_schedule_arg, signature_specs, validated
+
+_BUILDING = contextvars.ContextVar("jaxsched_building", default=False)
+
+
+def _build(factory: Callable[..., Any], values: dict[str, Any]) -> Any:
+    """Calls ``factory(**values)`` with blocks acting as plain rules."""
+    token = _BUILDING.set(True)
+    try:
+        return factory(**values)
+    finally:
+        _BUILDING.reset(token)
 
 
 class HyperparamsState(NamedTuple):
@@ -71,6 +95,7 @@ def with_hyperparams(
     Returns:
       A transformation with a :class:`HyperparamsState`.
     """
+    hyperparams = {k: check_schedule_arg(k, v) for k, v in hyperparams.items()}
     scheduled = {k: v for k, v in hyperparams.items() if is_schedule(v)}
     constants = {k: v for k, v in hyperparams.items() if k not in scheduled}
 
@@ -81,7 +106,7 @@ def with_hyperparams(
             return _as_f32(value), sched_state
         return _as_f32(schedule(count)), sched_state
 
-    def init(params: PyTree) -> HyperparamsState:
+    def initial() -> tuple[dict[str, Array], dict[str, PyTree]]:
         values = {k: _as_f32(v) for k, v in constants.items()}
         sched_states = {}
         for name, schedule in scheduled.items():
@@ -91,23 +116,74 @@ def with_hyperparams(
             else:
                 sched_states[name] = ()
                 values[name] = _as_f32(schedule(zero_count()))
-        values = {k: values[k] for k in hyperparams}
-        inner_state = factory(**values).init(params)
+        return {k: values[k] for k in hyperparams}, sched_states
+
+    def init(params: PyTree) -> HyperparamsState:
+        values, sched_states = initial()
+        inner_state = _build(factory, values).init(params)
         return HyperparamsState(zero_count(), values, sched_states, inner_state)
 
+    # Built once now, so that the factory's own checks (options that need each other)
+    # fail at construction rather than at the first init.
+    if not _BUILDING.get():
+        _build(factory, initial()[0])
+
     def update(updates, state: HyperparamsState, params=None, **extra):
+        check_float_updates(updates)
         values = dict(state.hyperparams)
         sched_states = {}
         for name in scheduled:
             values[name], sched_states[name] = _schedule_value(
                 name, state.schedule_states[name], state.count, extra
             )
-        inner = optax.with_extra_args_support(factory(**values))
+        inner = optax.with_extra_args_support(_build(factory, values))
         updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
         new_state = HyperparamsState(safe_increment(state.count), values, sched_states, inner_state)
         return updates, new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def block(factory: Callable[..., optax.GradientTransformation]) -> Callable[..., Any]:
+    """Declares a building block or optimizer once, from its factory's signature.
+
+    The factory's positional-or-keyword parameters annotated with a
+    :class:`~jaxsched._validate.Real` spec are its hyperparameters: kept in the state
+    (float32) under their names, settable with :func:`set_hyperparams`, and possibly
+    schedules. A hyperparameter given as None is left out of the state (the factory sees
+    None). Every other parameter, keyword-only ones included, is static. Every
+    annotated argument is checked at construction (see :mod:`jaxsched._validate`).
+
+    Inside a factory being built by :func:`with_hyperparams` the block is its plain
+    factory: its arguments are the enclosing state's values, and it keeps none of its own.
+    """
+    sig = inspect.signature(factory)
+    names: list[str] | None = None
+
+    def public(*args, **kwargs):
+        nonlocal names
+        if names is None:
+            names = [
+                n
+                for n, spec in signature_specs(factory).items()
+                if isinstance(spec, Real)
+                and sig.parameters[n].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            ]
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = {n: bound.arguments[n] for n in names if bound.arguments[n] is not None}
+        static = {n: v for n, v in bound.arguments.items() if n not in values}
+        return with_hyperparams(functools.partial(factory, **static), **values)
+
+    public = validated(functools.update_wrapper(public, factory))
+
+    @functools.wraps(factory)
+    def call(*args, **kwargs):
+        if _BUILDING.get():
+            return factory(*args, **kwargs)
+        return public(*args, **kwargs)
+
+    return call
 
 
 def _is_hp(node: Any) -> bool:
@@ -213,3 +289,49 @@ def set_hyperparams(
         return node._replace(hyperparams=hp)
 
     return _map_hp_states(replace, state)
+
+
+class Variant:
+    """A function of its own name and docstring that calls ``base`` with other defaults.
+
+    Made by :func:`variant`; its signature is ``base``'s with the bound defaults, so it
+    takes positional and keyword arguments as a ``def`` would.
+    """
+
+    def __init__(self, base: Callable[..., Any], name: str, doc: str, module: str, **defaults):
+        sig = inspect.signature(base)
+        unknown = set(defaults) - set(sig.parameters)
+        if unknown:
+            raise TypeError(f"{base.__name__} has no arguments {sorted(unknown)}")
+        params = [
+            p.replace(default=defaults[p.name]) if p.name in defaults else p
+            for p in sig.parameters.values()
+        ]
+        self.__wrapped__ = base
+        self.__signature__ = sig.replace(parameters=params)
+        self.__name__ = self.__qualname__ = name
+        self.__doc__ = doc
+        self.__module__ = module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            bound = self.__signature__.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{self.__name__}(): {err}") from None
+        bound.apply_defaults()
+        return self.__wrapped__(*bound.args, **bound.kwargs)
+
+    def __repr__(self) -> str:
+        return f"<jaxsched variant {self.__module__}.{self.__name__}>"
+
+
+def variant(base: Callable[..., Any], name: str, doc: str, **defaults: Any) -> Variant:
+    """``base`` with some arguments bound to new defaults, under its own name and docstring.
+
+    How optimizers that differ from another only in settings are declared (``adamw`` is
+    ``adam`` with decoupled weight decay): one definition, no relayed argument lists.
+    """
+    import sys
+
+    module = sys._getframe(1).f_globals.get("__name__", base.__module__)
+    return Variant(base, name, doc, module, **defaults)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from ._base import Array, PyTree, cast_like, check_int, safe_increment, zero_count
-from ._plateau import PlateauState, check_detection_args, collect, detect, init_plateau, read_metric
-from .transforms._basic import EmptyState
-
-_PLATEAU_OPTIONS = {"mode": "min", "patience": 10, "threshold": 1e-4, "threshold_mode": "rel"}
+from ._base import Array, EmptyState, PyTree, cast_like, safe_increment, zero_count
+from ._detect import (
+    PlateauOptions,
+    PlateauState,
+    init_plateau,
+    plateau_options,
+    plateau_step,
+    read_metric,
+)
+from ._validate import Integer, Transformation, validated
+from ._wrappers import typed_cond
 
 
 class SwitchState(NamedTuple):
@@ -23,7 +28,7 @@ class SwitchState(NamedTuple):
       count: int32 number of updates done.
       switch_step: int32 0-based index of the first update made by ``second``; -1 until
         the switch happens (also readable with :func:`switch_step`).
-      plateau: the detector's :class:`PlateauState` (an empty state without
+      plateau: the detector's :class:`~jaxsched.PlateauState` (an empty state without
         ``on_plateau``).
       first, second: the states of the two transformations (both kept throughout).
     """
@@ -35,32 +40,24 @@ class SwitchState(NamedTuple):
     second: PyTree
 
 
-def _plateau_options(on_plateau: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {*_PLATEAU_OPTIONS, "every"}
-    unknown = sorted(set(on_plateau) - allowed)
-    if unknown:
-        raise ValueError(f"on_plateau has unknown options {unknown}; allowed: {sorted(allowed)}")
-    options = {**_PLATEAU_OPTIONS, "every": 1, **on_plateau}
-    check_detection_args(**options)
-    return options
-
-
+@validated
 def switch(
-    first: optax.GradientTransformation,
-    second: optax.GradientTransformation,
-    at_step: int | None = None,
+    first: Transformation,
+    second: Transformation,
+    at_step: Annotated[int | None, Integer(low=0, optional=True)] = None,
     *,
-    on_plateau: Mapping[str, Any] | None = None,
+    on_plateau: PlateauOptions | dict[str, Any] | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Updates with ``first``, then with ``second`` from the switch on.
 
     The switch happens at update ``at_step`` (updates ``0 .. at_step - 1`` use ``first``)
     or, with ``on_plateau``, at the first update where reduce-on-plateau would cut the
-    learning rate (the same detector as :func:`jaxsched.reduce_on_plateau`, reading
-    ``update(..., value=metric)``; the update that detects the plateau is already made by
-    ``second``); with both, whichever comes first. This is "train with Adam until it stops
-    improving, then switch to SGD": ``switch(adam(1e-3), sgd(1e-2), on_plateau={"patience":
-    5})``. For Adam -> SGD with an estimated learning rate see :func:`jaxsched.swats`.
+    learning rate (the detector of :func:`jaxsched.reduce_on_plateau`, reading
+    ``update(..., value=metric)``, where a NaN or infinite metric counts as a bad
+    evaluation; the update that detects the plateau is already made by ``second``); with
+    both, whichever comes first. This is "train with Adam until it stops improving, then
+    switch to SGD": ``switch(adam(1e-3), sgd(1e-2), on_plateau={"patience": 5})``. For
+    Adam -> SGD with an estimated learning rate see :func:`jaxsched.swats`.
 
     Both states are kept. ``second`` starts from its own ``init`` state at the switch
     (its count and schedules start at 0, as a new stage of ``torch``'s SequentialLR).
@@ -70,27 +67,39 @@ def switch(
     Args:
       first, second: the transformations.
       at_step: the switch step, int >= 0, or None.
-      on_plateau: detector options, a dict with keys among ``mode`` ("min"),
-        ``patience`` (10), ``threshold`` (1e-4), ``threshold_mode`` ("rel"; also "abs",
-        "rel_magnitude") and ``every`` (1); or None. With it every update needs
-        ``value=``.
+      on_plateau: the detector's options, a :class:`~jaxsched.PlateauOptions` or a dict
+        of some of its fields (``mode`` "min", ``threshold`` 1e-4, ``threshold_mode``
+        "rel", ``patience`` 10, ``every`` 1; ``cooldown`` has no effect, as the first
+        plateau switches); or None. With it every update needs ``value=``.
 
     Returns:
       A transformation with a :class:`SwitchState`; the switch step is
       ``state.switch_step`` (-1 before the switch), or :func:`switch_step` of any state
       that contains it. :func:`jaxsched.hyperparams` reports the two optimizers' values
-      as ``"first/..."`` and ``"second/..."``.
+      as ``"first/..."`` and ``"second/..."``. ``update`` passes ``params`` (None
+      included) and extra arguments to the active transformation.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.switch(jaxsched.sgd(1.0), jaxsched.sgd(0.1), at_step=1)
+      >>> state = tx.init(jnp.zeros(1))
+      >>> u0, state = tx.update(jnp.ones(1), state)
+      >>> u1, state = tx.update(jnp.ones(1), state)
+      >>> print(u0, u1, jaxsched.switch_step(state))
+      [-1.] [-0.1] 1
+
+    References:
+      Keskar & Socher 2017 (Adam, then SGD); ``torch.optim.lr_scheduler.SequentialLR``;
+      ``optax.join_schedules`` for schedules.
     """
     if at_step is None and on_plateau is None:
         raise ValueError("switch needs at_step or on_plateau (or both)")
-    if at_step is not None:
-        at_step = check_int("at_step", at_step, low=0)
-    options = None if on_plateau is None else _plateau_options(on_plateau)
+    options = None if on_plateau is None else plateau_options(on_plateau, "on_plateau")
     first = optax.with_extra_args_support(first)
     second = optax.with_extra_args_support(second)
 
     def init(params):
-        plateau = EmptyState() if options is None else init_plateau(options["mode"])
+        plateau = EmptyState() if options is None else init_plateau(options.mode)
         never = jnp.full([], -1, jnp.int32)
         return SwitchState(zero_count(), never, plateau, first.init(params), second.init(params))
 
@@ -101,30 +110,22 @@ def switch(
         if at_step is not None:
             fire = state.count >= at_step
         if options is not None:
-            metric = read_metric(extra, "switch(on_plateau=...)")
-            ready, mean, plateau = collect(plateau, metric, options["every"])
-            fired, evaluated = detect(
-                plateau,
-                mean,
-                mode=options["mode"],
-                patience=options["patience"],
-                threshold=options["threshold"],
-                threshold_mode=options["threshold_mode"],
-                cooldown=0,
+            fired, plateau = plateau_step(
+                options, plateau, read_metric(extra, "switch(on_plateau=...)")
             )
-            plateau = jax.tree.map(lambda e, p: jnp.where(ready, e, p), evaluated, plateau)
-            fire = fire | (ready & fired)
+            fire = fire | fired
         use_second = switched | fire
 
-        def run_first(_):
+        def run_first():
             out, new_first = first.update(updates, state.first, params, **extra)
             return cast_like(out, updates), new_first, state.second
 
-        def run_second(_):
+        def run_second():
             out, new_second = second.update(updates, state.second, params, **extra)
             return cast_like(out, updates), state.first, new_second
 
-        out, new_first, new_second = jax.lax.cond(use_second, run_second, run_first, None)
+        like = (updates, state.first, state.second)
+        out, new_first, new_second = typed_cond(use_second, run_second, run_first, like)
         step = jnp.where(switched, state.switch_step, jnp.where(fire, state.count, -1))
         new_state = SwitchState(
             safe_increment(state.count), step.astype(jnp.int32), plateau, new_first, new_second
@@ -146,8 +147,23 @@ def switch_step(state: PyTree) -> Array:
     whatever wraps it, and returns its int32 ``switch_step``: the 0-based index of the
     first update made by the second optimizer (SGD for SWATS).
 
+    Args:
+      state: an optimizer state (any pytree) containing a switch.
+
+    Returns:
+      The int32 switch step (batched like the state under ``vmap``).
+
     Raises:
       ValueError: if the state holds no switch.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.switch(jaxsched.adam(0.1), jaxsched.sgd(0.1), at_step=10)
+      >>> print(jaxsched.switch_step({"opt": tx.init(jnp.zeros(2))}))
+      -1
+
+    References:
+      Keskar & Socher 2017 (the switch step of SWATS).
     """
     found = [
         node.switch_step

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Annotated, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,12 +14,44 @@ from ._base import (
     Array,
     PyTree,
     cast_like,
-    check_int,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
+from ._validate import Integer, Steps, Transformation, validated
+
+
+def match_sharding(tree: PyTree, like: PyTree) -> PyTree:
+    """Reshards each leaf of ``tree`` whose sharding type differs from ``like``'s leaf.
+
+    Under a mesh with Explicit axes the sharding is part of an array's type. A state
+    built without the parameters' sharding (by a transformation that makes its buffers
+    from shapes) gets it back from the gradients once updated, so the updated state's
+    type would differ from the state's. Elsewhere (Auto axes, no mesh) the types agree
+    and nothing happens.
+    """
+
+    def fix(x, ref):
+        spec = jax.typeof(ref).sharding.spec
+        return x if jax.typeof(x).sharding.spec == spec else jax.sharding.reshard(x, spec)
+
+    return jax.tree.map(fix, tree, like)
+
+
+def typed_cond(
+    pred: Array, true_fn: Callable[[], Any], false_fn: Callable[[], Any], like: PyTree
+) -> Any:
+    """``jax.lax.cond`` of two thunks whose outputs take the types of ``like``'s arrays.
+
+    ``jax.lax.cond`` needs both branches to return the same types, sharding included on
+    an Explicit mesh; a branch that passes a state through and one that updates it may
+    not (see :func:`match_sharding`). Both are resharded to ``like`` (the inputs the
+    branches replace), which also keeps the state's type from one step to the next.
+    """
+    return jax.lax.cond(
+        pred, lambda: match_sharding(true_fn(), like), lambda: match_sharding(false_fn(), like)
+    )
 
 
 class AccumulateState(NamedTuple):
@@ -36,9 +69,8 @@ class AccumulateState(NamedTuple):
     inner_state: PyTree
 
 
-def accumulate(
-    inner: optax.GradientTransformation, every: int
-) -> optax.GradientTransformationExtraArgs:
+@validated
+def accumulate(inner: Transformation, every: Steps) -> optax.GradientTransformationExtraArgs:
     """Gradient accumulation: the inner optimizer steps once per ``every`` calls.
 
     Calls ``0 .. every-2`` of each group add their gradient to a buffer and return zero
@@ -54,9 +86,21 @@ def accumulate(
       every: calls per optimizer step, int >= 1.
 
     Returns:
-      A transformation with an :class:`AccumulateState`.
+      A transformation with an :class:`AccumulateState`; ``update`` passes ``params``
+      (None included) to ``inner``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.accumulate(jaxsched.sgd(1.0), every=2)
+      >>> state = tx.init(jnp.zeros(1))
+      >>> u0, state = tx.update(jnp.array([1.0]), state)
+      >>> u1, state = tx.update(jnp.array([3.0]), state)
+      >>> print(u0, u1)
+      [0.] [-2.]
+
+    References:
+      ``optax.MultiSteps``.
     """
-    every = check_int("every", every, low=1)
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
@@ -67,15 +111,16 @@ def accumulate(
         total = jax.tree.map(lambda s, g: (s + g).astype(s.dtype), state.grad_sum, updates)
         last = state.micro_step >= every - 1
 
-        def step(_):
+        def step():
             mean = cast_like(jax.tree.map(lambda s: s / every, total), updates)
             out, inner_state = inner.update(mean, state.inner_state, params, **extra)
             return cast_like(out, updates), inner_state, jax.tree.map(jnp.zeros_like, total)
 
-        def wait(_):
+        def wait():
             return jax.tree.map(jnp.zeros_like, updates), state.inner_state, total
 
-        out, inner_state, total = jax.lax.cond(last, step, wait, None)
+        like = (updates, state.inner_state, state.grad_sum)
+        out, inner_state, total = typed_cond(last, step, wait, like)
         micro_step = jnp.where(last, 0, state.micro_step + 1).astype(jnp.int32)
         return out, AccumulateState(micro_step, total, inner_state)
 
@@ -104,8 +149,10 @@ def _all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(checks)) if checks else jnp.ones([], bool)
 
 
+@validated
 def skip_nonfinite(
-    inner: optax.GradientTransformation, max_consecutive: int | None = None
+    inner: Transformation,
+    max_consecutive: Annotated[int | None, Integer(low=0, optional=True)] = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Skips steps whose gradients contain NaN or inf.
 
@@ -122,10 +169,19 @@ def skip_nonfinite(
       max_consecutive: consecutive skips tolerated (int >= 0), or None for no limit.
 
     Returns:
-      A transformation with a :class:`SkipNonfiniteState`.
+      A transformation with a :class:`SkipNonfiniteState`; ``update`` passes ``params``
+      (None included) to ``inner``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.skip_nonfinite(jaxsched.sgd(1.0))
+      >>> u, state = tx.update(jnp.array([jnp.nan]), tx.init(jnp.zeros(1)))
+      >>> print(u, state.total_skips)
+      [0.] 1
+
+    References:
+      ``optax.apply_if_finite``.
     """
-    if max_consecutive is not None:
-        max_consecutive = check_int("max_consecutive", max_consecutive, low=0)
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
@@ -135,14 +191,14 @@ def skip_nonfinite(
     def update(updates, state, params=None, **extra):
         finite = _all_finite(updates)
 
-        def step(_):
+        def step():
             out, inner_state = inner.update(updates, state.inner_state, params, **extra)
             return cast_like(out, updates), inner_state
 
-        def skip(_):
+        def skip():
             return jax.tree.map(jnp.zeros_like, updates), state.inner_state
 
-        out, inner_state = jax.lax.cond(finite, step, skip, None)
+        out, inner_state = typed_cond(finite, step, skip, (updates, state.inner_state))
         consecutive = jnp.where(finite, 0, safe_increment(state.consecutive_skips))
         total = jnp.where(finite, state.total_skips, safe_increment(state.total_skips))
         exceeded = state.limit_exceeded
@@ -165,6 +221,25 @@ def check_finite_state(state: PyTree) -> None:
 
     Call it on the host between steps (it reads the flags, so it synchronises). Works
     on any state containing :class:`SkipNonfiniteState` nodes, batched (vmapped) or not.
+
+    Args:
+      state: an optimizer state (any pytree); states without a guard pass.
+
+    Raises:
+      FloatingPointError: naming the number of consecutive and total skips.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.skip_nonfinite(jaxsched.sgd(1.0), max_consecutive=0)
+      >>> _, state = tx.update(jnp.array([jnp.inf]), tx.init(jnp.zeros(1)))
+      >>> try:
+      ...     jaxsched.check_finite_state({"opt": state})
+      ... except FloatingPointError as err:
+      ...     print(err)
+      too many consecutive steps with non-finite gradients: 1 in a row, 1 skipped in total
+
+    References:
+      ``optax.apply_if_finite`` (which gives up silently instead).
     """
     for node in jax.tree.leaves(state, is_leaf=_is_guard):
         if _is_guard(node) and np.any(np.asarray(node.limit_exceeded)):

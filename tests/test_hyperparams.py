@@ -35,7 +35,6 @@ def test_repeated_names_are_qualified_by_their_path():
         "eps_root",
         "momentum",
         "dampening",
-        "weight_decay",
     }
     assert float(hp["1/learning_rate"]) == np.float32(0.1)
 

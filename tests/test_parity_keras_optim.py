@@ -1,166 +1,130 @@
-"""Every other keras.optimizers optimizer against the real Keras 3 (JAX backend).
+"""Every keras.optimizers optimizer against the real Keras 3 (JAX backend).
 
-Each draw takes random hyperparameters in ranges where every option changes the numbers,
-and one of Keras's common arguments in turn: ``clipnorm``, ``clipvalue``,
-``global_clipnorm`` (thresholds below the gradients' norms, so clipping is active) and
-the legacy ``decay``, which Keras 3 ignores: it is compared with Keras running
-``InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)``, the same rate. SGD and Adam
-are covered by test_parity_sgd_adam except for the clip arguments, tested here.
+Each optimizer runs the plans of :func:`parity.keras_plans`: no option, each of its own
+options alone, one of Keras's common arguments alone (``weight_decay``, ``clipnorm``,
+``clipvalue``, ``global_clipnorm``, the legacy ``decay``; they rotate over the
+optimizers and runs) and everything together with one clip argument. Hyperparameters
+are drawn afresh every run (``JAXSCHED_SEED`` replays a run), eps large in two plans
+out of three. Keras runs as ``model.fit`` runs it, ``stateless_apply`` under ``jit``.
+The legacy ``decay``, which Keras 3 ignores, is compared with Keras running
+``InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)``, the same rate.
 """
 
 import keras
 import numpy as np
 import pytest
-from parity import Problem, assert_trajectories_close, jaxsched_trajectory, keras_trajectory
+from parity import (
+    KERAS_CLIPS,
+    Flavor,
+    Problem,
+    check_keras_flavor,
+    eps_draw,
+    keras_common_options,
+    keras_plans,
+    rng,
+    uniform,
+)
 
 import jaxsched
 
-DRAWS = range(4)
+
+def _betas(r):
+    return {"beta_1": uniform(r, 0.5, 0.95), "beta_2": uniform(r, 0.9, 0.999)}
 
 
-def _rng(name, draw):
-    return np.random.default_rng([draw, *name.encode()])
+def _adam_base(r, i):
+    return dict(learning_rate=uniform(r, 2e-3, 3e-2), epsilon=eps_draw(r, i, low=1e-7)) | _betas(r)
 
 
-def _log_uniform(rng, low, high):
-    return float(10 ** rng.uniform(np.log10(low), np.log10(high)))
+COMMON = keras_common_options()
+AMSGRAD = {"amsgrad": lambda r: {"amsgrad": True}}
+MOMENTUM = {"momentum": lambda r: {"momentum": uniform(r, 0.3, 0.9)}}
 
-
-def _common(rng, draw):
-    """Keras's common arguments for draw ``draw``; ``decay`` is jaxsched-only (see above)."""
-    weight_decay = float(rng.uniform(0.01, 0.2)) if draw != 1 else None
-    clip = [
-        {"clipnorm": float(rng.uniform(0.3, 1.5))},
-        {"clipvalue": float(rng.uniform(0.2, 0.8))},
-        {"global_clipnorm": float(rng.uniform(0.5, 3.0))},
-        {"decay": _log_uniform(rng, 1e-3, 5e-2)},
-    ][draw]
-    return {"weight_decay": weight_decay, **clip}
-
-
-def _betas(rng):
-    return {"beta_1": float(rng.uniform(0.5, 0.95)), "beta_2": float(rng.uniform(0.9, 0.999))}
-
-
-def _rmsprop(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(1e-3, 2e-2)),
-        rho=float(rng.uniform(0.8, 0.99)),
-        momentum=float(rng.uniform(0.3, 0.9)) if draw in (1, 2) else 0.0,
-        epsilon=_log_uniform(rng, 1e-3, 1e-1),
-        centered=draw in (2, 3),
-    )
-
-
-def _adadelta(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(0.1, 1.0)),
-        rho=float(rng.uniform(0.8, 0.99)),
-        epsilon=_log_uniform(rng, 1e-6, 1e-2),
-    )
-
-
-def _adagrad(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(1e-2, 0.1)),
-        initial_accumulator_value=float(rng.uniform(0.0, 1.0)),
-        epsilon=_log_uniform(rng, 1e-3, 1e-1),
-    )
-
-
-def _adamax(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(2e-3, 3e-2)), epsilon=_log_uniform(rng, 1e-3, 1e-1)
-    ) | _betas(rng)
-
-
-def _nadam(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(2e-3, 3e-2)), epsilon=_log_uniform(rng, 1e-4, 1e-1)
-    ) | _betas(rng)
-
-
-def _ftrl(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(0.05, 0.5)),
-        learning_rate_power=-0.5 if draw == 0 else float(rng.uniform(-1.0, -0.1)),
-        initial_accumulator_value=float(rng.uniform(0.05, 1.0)),
-        l1_regularization_strength=float(rng.uniform(0.0, 0.2)),
-        l2_regularization_strength=float(rng.uniform(0.0, 0.2)),
-        l2_shrinkage_regularization_strength=float(rng.uniform(0.0, 0.2)),
-        beta=float(rng.uniform(0.0, 1.0)),
-    )
-
-
-def _lion(rng, draw):
-    return dict(learning_rate=float(rng.uniform(1e-3, 1e-2))) | _betas(rng)
-
-
-def _sgd(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(1e-2, 0.1)),
-        momentum=float(rng.uniform(0.3, 0.9)) if draw != 1 else 0.0,
-        nesterov=draw == 2,
-    )
-
-
-def _adam(rng, draw):
-    return dict(
-        learning_rate=float(rng.uniform(2e-3, 3e-2)),
-        epsilon=_log_uniform(rng, 1e-4, 1e-1),
-        amsgrad=draw in (0, 2),
-    ) | _betas(rng)
-
-
-SAMPLERS = {
-    "RMSprop": _rmsprop,
-    "Adadelta": _adadelta,
-    "Adagrad": _adagrad,
-    "Adamax": _adamax,
-    "Nadam": _nadam,
-    "Ftrl": _ftrl,
-    "Lion": _lion,
-    "SGD": _sgd,
-    "Adam": _adam,
+FLAVORS = {
+    "SGD": Flavor(
+        lambda r, i: dict(learning_rate=uniform(r, 1e-2, 0.1)),
+        MOMENTUM | {"nesterov": lambda r: {"nesterov": True}} | COMMON,
+        requires={"nesterov": ("momentum",)},
+    ),
+    "Adam": Flavor(_adam_base, AMSGRAD | COMMON),
+    "AdamW": Flavor(
+        lambda r, i: _adam_base(r, i) | {"weight_decay": uniform(r, 0.01, 0.2)}, AMSGRAD | COMMON
+    ),
+    "RMSprop": Flavor(
+        lambda r, i: dict(
+            learning_rate=uniform(r, 1e-3, 2e-2), rho=uniform(r, 0.8, 0.99), epsilon=eps_draw(r, i)
+        ),
+        MOMENTUM | {"centered": lambda r: {"centered": True}} | COMMON,
+    ),
+    "Adadelta": Flavor(
+        lambda r, i: dict(
+            learning_rate=uniform(r, 0.1, 1.0), rho=uniform(r, 0.8, 0.99), epsilon=eps_draw(r, i)
+        ),
+        COMMON,
+    ),
+    "Adagrad": Flavor(
+        lambda r, i: dict(
+            learning_rate=uniform(r, 1e-2, 0.1),
+            initial_accumulator_value=uniform(r, 0.0, 1.0),
+            epsilon=eps_draw(r, i),
+        ),
+        COMMON,
+    ),
+    "Adamax": Flavor(_adam_base, COMMON),
+    "Nadam": Flavor(_adam_base, COMMON),
+    "Ftrl": Flavor(
+        lambda r, i: dict(
+            learning_rate=uniform(r, 0.05, 0.5), initial_accumulator_value=uniform(r, 0.05, 1.0)
+        ),
+        {
+            "l1": lambda r: {"l1_regularization_strength": uniform(r, 0.01, 0.2)},
+            "l2": lambda r: {"l2_regularization_strength": uniform(r, 0.01, 0.2)},
+            "l2_shrinkage": lambda r: {
+                "l2_shrinkage_regularization_strength": uniform(r, 0.01, 0.2)
+            },
+            "beta": lambda r: {"beta": uniform(r, 0.1, 1.0)},
+            "learning_rate_power": lambda r: {"learning_rate_power": uniform(r, -1.0, -0.1)},
+        }
+        | COMMON,
+    ),
+    "Lion": Flavor(lambda r, i: dict(learning_rate=uniform(r, 1e-3, 1e-2)) | _betas(r), COMMON),
 }
 
 
-def _keras_optimizer(name, kw):
-    kw = dict(kw)
-    decay = kw.pop("decay", None)
-    if decay is not None:
-        kw["learning_rate"] = keras.optimizers.schedules.InverseTimeDecay(
-            kw["learning_rate"], decay_steps=1, decay_rate=decay
-        )
-    return getattr(keras.optimizers, name)(**kw)
+@pytest.mark.parametrize("name", FLAVORS)
+def test_keras_optimizer_trajectories(name, record_parity):
+    check_keras_flavor(name, FLAVORS[name], list(FLAVORS).index(name), record_parity)
 
 
-@pytest.mark.parametrize("draw", DRAWS)
-@pytest.mark.parametrize("name", SAMPLERS)
-def test_keras_optimizer_trajectory(name, draw, record_parity):
-    rng = _rng(name, draw)
-    kw = SAMPLERS[name](rng, draw) | _common(rng, draw)
-    problem = Problem(2000 + 10 * list(SAMPLERS).index(name) + draw)
-    want = keras_trajectory(problem, _keras_optimizer(name, kw))
-    got, _ = jaxsched_trajectory(problem, getattr(jaxsched.keras, name)(**kw))
-    label = f"keras.{name}" + (" (clip, legacy decay)" if name in ("SGD", "Adam") else "")
-    record_parity(label, assert_trajectories_close(got, want))
+def test_every_common_argument_is_tested_alone_and_together():
+    plans = [keras_plans(flavor, k) for k, flavor in enumerate(FLAVORS.values())]
+    for option in keras_common_options():
+        assert any((option,) in p for p in plans), option
+    for option in ("weight_decay", "decay", *KERAS_CLIPS):
+        assert any(option in p[-1] for p in plans), option
+    for name, flavor, p in zip(FLAVORS, FLAVORS.values(), plans):
+        own = [o for o in flavor.options if o not in COMMON]
+        assert () in p and all(any(o in q for q in p[:-2]) for o in own), name
+        assert set(own) <= set(p[-1]), name
 
 
-@pytest.mark.parametrize("clip", ["clipnorm", "clipvalue", "global_clipnorm"])
-def test_clipping_is_active_in_the_draws(clip):
-    """The clip thresholds drawn above cut the first gradients, so clipping is tested."""
-    draw = ["clipnorm", "clipvalue", "global_clipnorm"].index(clip)
-    problem = Problem(0)
-    grads = problem.grad(np, problem.params, 0)
-    for name in SAMPLERS:
-        value = _common(_rng(name, draw), draw)[clip]
-        sizes = {
-            "clipnorm": max(np.linalg.norm(g) for g in grads),
-            "clipvalue": max(np.abs(g).max() for g in grads),
-            "global_clipnorm": np.sqrt(sum(np.sum(g**2) for g in grads)),
-        }
-        assert value < sizes[clip], (name, value, sizes[clip])
+def test_clipping_is_active_in_the_draws():
+    """Every clip threshold drawn cuts the first gradient of its run, so clipping is tested."""
+    seen = set()
+    for k, (name, flavor) in enumerate(FLAVORS.items()):
+        for i, plan in enumerate(keras_plans(flavor, k)):
+            kw = flavor.draw(rng("keras", name, i), i, plan)
+            problem = Problem(rng("keras", name, i, "p"))
+            grads = problem.grad(np, problem.params, 0)
+            sizes = {
+                "clipnorm": max(np.linalg.norm(g) for g in grads),
+                "clipvalue": max(np.abs(g).max() for g in grads),
+                "global_clipnorm": np.sqrt(sum(np.sum(g**2) for g in grads)),
+            }
+            for clip in set(KERAS_CLIPS) & set(kw):
+                seen.add(clip)
+                assert kw[clip] < sizes[clip], (name, plan, kw[clip], sizes[clip])
+    assert seen == set(KERAS_CLIPS)
 
 
 def test_keras_rejects_two_clip_arguments_and_so_does_jaxsched():
@@ -175,8 +139,36 @@ def test_keras_rejects_two_clip_arguments_and_so_does_jaxsched():
 def test_keras_clip_state_keys():
     params = [np.zeros(3, np.float32)]
     hp = jaxsched.hyperparams(jaxsched.keras.RMSprop(clipnorm=2.0, momentum=0.5).init(params))
-    assert sorted(hp) == ["decay", "eps", "learning_rate", "max_norm", "momentum", "weight_decay"]
+    # Keras's default weight_decay=None: no decay, so no key.
+    assert sorted(hp) == ["decay", "eps", "learning_rate", "max_norm", "momentum"]
     assert float(hp["max_norm"]) == 2.0
-    hp = jaxsched.hyperparams(jaxsched.keras.Ftrl(clipvalue=0.5).init(params))
+    hp = jaxsched.hyperparams(jaxsched.keras.Ftrl(clipvalue=0.5, weight_decay=0.1).init(params))
     assert float(hp["max_delta"]) == 0.5
+    assert float(hp["weight_decay"]) == np.float32(0.1)
     assert "l2_shrinkage" in hp
+
+
+def test_zero_argument_learning_rate_is_called_once():
+    """Keras accepts ``learning_rate=lambda: value``; in a pure program it is a constant."""
+    calls = []
+
+    def rate():
+        calls.append(None)
+        return 0.1
+
+    tx = jaxsched.keras.SGD(rate)
+    params = [np.ones(3, np.float32)]
+    state = tx.init(params)
+    for _ in range(3):
+        updates, state = tx.update(params, state)
+    assert len(calls) == 1
+    np.testing.assert_allclose(updates[0], -0.1)
+    assert state.schedule_states == {}  # a constant, which set_hyperparams can change
+    state = jaxsched.set_hyperparams(state, learning_rate=0.2)
+    np.testing.assert_allclose(tx.update(params, state)[0][0], -0.2)
+    # A function of the step is a schedule, as everywhere in jaxsched.
+    tx = jaxsched.keras.SGD(lambda step: 0.1 / (1 + step))
+    state = tx.init(params)
+    for _ in range(3):
+        updates, state = tx.update(params, state)
+    np.testing.assert_allclose(updates[0], -0.1 / 3)

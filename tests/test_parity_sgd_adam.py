@@ -1,72 +1,88 @@
-"""SGD, Adam and AdamW against the real torch.optim and keras.optimizers."""
+"""torch.optim SGD, Adam and AdamW against the real torch, and schedules driving them.
+
+The plans of :func:`parity.option_plans` turn every option on alone and together, with
+hyperparameters drawn afresh every run (``JAXSCHED_SEED`` replays a run) and torch's
+code paths (for-loop, foreach, fused, differentiable) in turn. Keras's SGD, Adam and
+AdamW are in test_parity_keras_optim with the other Keras optimizers.
+"""
 
 import keras
 import numpy as np
 import pytest
 import torch
 from parity import (
+    Flavor,
     Problem,
     assert_trajectories_close,
+    check_torch_flavor,
+    eps_draw,
     jaxsched_trajectory,
     keras_trajectory,
+    rng,
     torch_trajectory,
+    uniform,
 )
 
 import jaxsched
 
-DRAWS = range(4)
+WEIGHT_DECAY = {"weight_decay": lambda r: {"weight_decay": uniform(r, 0.01, 0.2)}}
+MAXIMIZE = {"maximize": lambda r: {"maximize": True}}
+AMSGRAD = {"amsgrad": lambda r: {"amsgrad": True}}
 
 
-def _rng(name, draw):
-    return np.random.default_rng([draw, *name.encode()])
-
-
-def _torch_sgd_kwargs(rng):
-    kw = dict(
-        lr=float(rng.uniform(1e-3, 0.1)), weight_decay=float(rng.choice([0.0, rng.uniform(0, 0.1)]))
+def _adam_base(r, i):
+    return dict(
+        lr=uniform(r, 1e-3, 3e-2),
+        betas=(uniform(r, 0.5, 0.95), uniform(r, 0.9, 0.9999)),
+        eps=eps_draw(r, i),
     )
-    kw["maximize"] = bool(rng.random() < 0.3)
-    if rng.random() < 0.8:
-        kw["momentum"] = float(rng.uniform(0.1, 0.95))
-        if rng.random() < 0.5:
-            kw["nesterov"] = True
-        else:
-            kw["dampening"] = float(rng.uniform(0, 0.9))
-    return kw
 
 
-@pytest.mark.parametrize("draw", DRAWS)
-def test_torch_sgd(draw, record_parity):
-    kw = _torch_sgd_kwargs(_rng("sgd", draw))
-    problem = Problem(draw)
-    want = torch_trajectory(problem, lambda p: torch.optim.SGD(p, **kw))
-    got, _ = jaxsched_trajectory(problem, jaxsched.torch.SGD(**kw))
-    record_parity("torch.SGD", assert_trajectories_close(got, want))
+FLAVORS = {
+    "SGD": Flavor(
+        lambda r, i: dict(lr=uniform(r, 1e-2, 0.1)),
+        WEIGHT_DECAY
+        | {
+            "momentum": lambda r: {"momentum": uniform(r, 0.1, 0.95)},
+            # Large enough that damping torch's first step (which copies the gradient
+            # into the buffer undamped) would show.
+            "dampening": lambda r: {"dampening": uniform(r, 0.2, 0.9)},
+            "nesterov": lambda r: {"nesterov": True},
+        }
+        | MAXIMIZE,
+        requires={"dampening": ("momentum",), "nesterov": ("momentum",)},
+        exclusive=(("dampening", "nesterov"),),
+    ),
+    "Adam": Flavor(
+        _adam_base,
+        WEIGHT_DECAY
+        | AMSGRAD
+        | {"decoupled_weight_decay": lambda r: {"decoupled_weight_decay": True}}
+        | MAXIMIZE,
+        requires={"decoupled_weight_decay": ("weight_decay",)},
+    ),
+    "AdamW": Flavor(
+        lambda r, i: _adam_base(r, i) | {"weight_decay": uniform(r, 0.01, 0.2)},
+        AMSGRAD | MAXIMIZE | {"no_weight_decay": lambda r: {"weight_decay": 0.0}},
+    ),
+}
 
 
-@pytest.mark.parametrize("draw", DRAWS)
-@pytest.mark.parametrize("name", ["Adam", "AdamW"])
-def test_torch_adam(name, draw, record_parity):
-    rng = _rng(name, draw)
-    kw = dict(
-        lr=float(rng.uniform(1e-3, 3e-2)),
-        betas=(float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.9999))),
-        eps=float(10 ** rng.uniform(-8, -2)),
-        weight_decay=float(rng.uniform(0, 0.2)),
-        amsgrad=bool(rng.random() < 0.5),
-        maximize=bool(rng.random() < 0.3),
-    )
-    if name == "Adam" and rng.random() < 0.5:
-        kw["decoupled_weight_decay"] = True
-    problem = Problem(100 + draw)
-    want = torch_trajectory(problem, lambda p: getattr(torch.optim, name)(p, **kw))
-    got, _ = jaxsched_trajectory(problem, getattr(jaxsched.torch, name)(**kw))
-    record_parity(f"torch.{name}", assert_trajectories_close(got, want))
+@pytest.mark.parametrize("name", FLAVORS)
+def test_torch_optimizer_trajectories(name, record_parity):
+    check_torch_flavor(name, FLAVORS[name], record_parity)
+
+
+def test_sgd_plans():
+    plans = FLAVORS["SGD"].plans()
+    assert ("momentum", "dampening") in plans and ("momentum", "nesterov") in plans
+    assert ("weight_decay", "momentum", "dampening", "maximize") in plans
+    assert ("weight_decay", "momentum", "nesterov", "maximize") in plans
 
 
 def test_torch_sgd_with_step_lr_schedule(record_parity):
     """A schedule as lr: update k uses schedule(k), as torch with scheduler.step() per update."""
-    problem = Problem(7)
+    problem = Problem(rng("SGD+StepLR"))
     want = torch_trajectory(
         problem,
         lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
@@ -78,42 +94,9 @@ def test_torch_sgd_with_step_lr_schedule(record_parity):
     assert float(jaxsched.hyperparams(state)["learning_rate"]) == pytest.approx(0.05 * 0.5**3)
 
 
-@pytest.mark.parametrize("draw", DRAWS)
-def test_keras_sgd(draw, record_parity):
-    rng = _rng("ksgd", draw)
-    kw = dict(
-        learning_rate=float(rng.uniform(1e-3, 0.1)),
-        momentum=float(rng.choice([0.0, rng.uniform(0.1, 0.95)])),
-        nesterov=bool(rng.random() < 0.5),
-        weight_decay=float(rng.uniform(0, 0.2)) if rng.random() < 0.7 else None,
-    )
-    problem = Problem(200 + draw)
-    want = keras_trajectory(problem, keras.optimizers.SGD(**kw))
-    got, _ = jaxsched_trajectory(problem, jaxsched.keras.SGD(**kw))
-    record_parity("keras.SGD", assert_trajectories_close(got, want))
-
-
-@pytest.mark.parametrize("draw", DRAWS)
-@pytest.mark.parametrize("name", ["Adam", "AdamW"])
-def test_keras_adam(name, draw, record_parity):
-    rng = _rng("k" + name, draw)
-    kw = dict(
-        learning_rate=float(rng.uniform(1e-3, 3e-2)),
-        beta_1=float(rng.uniform(0.5, 0.95)),
-        beta_2=float(rng.uniform(0.9, 0.9999)),
-        epsilon=float(10 ** rng.uniform(-7, -2)),
-        amsgrad=bool(rng.random() < 0.5),
-        weight_decay=float(rng.uniform(0, 0.2)),
-    )
-    problem = Problem(300 + draw)
-    want = keras_trajectory(problem, getattr(keras.optimizers, name)(**kw))
-    got, _ = jaxsched_trajectory(problem, getattr(jaxsched.keras, name)(**kw))
-    record_parity(f"keras.{name}", assert_trajectories_close(got, want))
-
-
 def test_keras_sgd_momentum_with_schedule(record_parity):
     """Keras keeps -lr*g in the momentum buffer, so a changing lr acts unlike torch's SGD."""
-    problem = Problem(9)
+    problem = Problem(rng("keras SGD+ExponentialDecay"))
     want = keras_trajectory(
         problem,
         keras.optimizers.SGD(
@@ -143,7 +126,7 @@ def test_keras_legacy_decay_argument():
 
 def test_torch_one_cycle_cycles_lr_and_momentum(record_parity):
     """Schedules on two hyperparameters at once: OneCycleLR drives lr and momentum."""
-    problem = Problem(11)
+    problem = Problem(rng("SGD+OneCycleLR"))
     kw = dict(max_lr=0.1, total_steps=problem.steps, pct_start=0.25, three_phase=True)
     want = torch_trajectory(
         problem,

@@ -217,3 +217,36 @@ def test_prefix_labels_and_masks_cover_whole_subtrees():
     np.testing.assert_array_equal(updates["embed"]["table"], GRADS["embed"]["table"])
     with pytest.raises(ValueError, match=r"mask tree has no entry.*embed/table"):
         jaxsched.masked(jaxsched.sgd(1.0), {"body": True, "head": True}).init(PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("build", "exc", "match"),
+    [
+        (lambda: jaxsched.partition([jaxsched.sgd(0.1)], LABELS), TypeError, "transforms"),
+        (
+            lambda: jaxsched.partition({"body": "sgd"}, LABELS),
+            TypeError,
+            r"transforms\['body'\] must be a gradient",
+        ),
+        (lambda: jaxsched.masked("adam", None), TypeError, "inner must be a gradient"),
+        (lambda: jaxsched.masked(jaxsched.sgd(0.1), {"body": 1}), TypeError, "mask"),
+        (lambda: jaxsched.path_labels([r"^head/"]), TypeError, "rules"),
+        (lambda: jaxsched.path_labels({r"^head/": 1}), TypeError, "rules"),
+        (lambda: jaxsched.path_labels({r"^head/": "head"}, default=0), TypeError, "default"),
+    ],
+)
+def test_constructor_arguments_are_checked(build, exc, match):
+    with pytest.raises(exc, match=match):
+        build()
+
+
+def test_masked_without_a_mask_applies_to_every_leaf_and_needs_no_params():
+    tx = jaxsched.masked(jaxsched.sgd(1.0), None)
+    updates, _ = tx.update(GRADS, tx.init(PARAMS))
+    jax.tree.map(lambda u, g: np.testing.assert_allclose(u, -g), updates, GRADS)
+    tx = jaxsched.partition(
+        {"frozen": jaxsched.freeze(), "rest": jaxsched.adam(0.1)},
+        {"embed": "frozen", "body": "rest", "head": "rest"},
+    )
+    updates, _ = jax.jit(tx.update)(GRADS, tx.init(PARAMS))
+    np.testing.assert_array_equal(updates["embed"]["table"], 0.0)

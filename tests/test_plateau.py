@@ -392,8 +392,14 @@ def test_invalid_arguments_raise_at_construction(build, name):
 
 
 def test_patience_must_be_an_integer():
-    with pytest.raises(TypeError, match="patience"):
+    with pytest.raises(ValueError, match="patience"):
         jaxsched.reduce_on_plateau(0.1, patience=2.5)
+    with pytest.raises(TypeError, match="patience"):
+        jaxsched.reduce_on_plateau(0.1, patience=True)
+    with pytest.raises(TypeError, match="every"):
+        jaxsched.scale_by_plateau(every="2")
+    with pytest.raises(TypeError, match="patience"):
+        jax.vmap(lambda p: jaxsched.reduce_on_plateau(0.1, patience=p).init())(jnp.ones(2))
     with pytest.raises(TypeError, match="min_lr"):
         TorchReduceLROnPlateau(0.1, min_lr=[0.0, 0.1])
 
@@ -429,3 +435,51 @@ def test_vmap_over_a_batch_of_states():
     for t in range(3):
         _, states = step(states, metrics[:, t])
     np.testing.assert_allclose(jaxsched.hyperparams(states)["learning_rate"], [0.25, 1.0, 0.5])
+
+
+def lrs_for(metrics, **options):
+    """The learning rates an SGD with reduce_on_plateau applies, one per metric."""
+    tx = jaxsched.sgd(jaxsched.reduce_on_plateau(1.0, **options))
+    state = tx.init(PARAMS)
+    step = jax.jit(lambda s, v: tx.update(GRADS, s, value=v))
+    out = []
+    for m in metrics:
+        _, state = step(state, m)
+        out.append(float(jaxsched.hyperparams(state)["learning_rate"]))
+    return out, state.schedule_states["learning_rate"].plateau
+
+
+@pytest.mark.parametrize(("mode", "bad"), [("min", -np.inf), ("max", np.inf)])
+def test_an_infinite_metric_never_becomes_the_best(mode, bad):
+    # In torch a -inf loss becomes the best value and every later loss is worse; here it
+    # is one bad evaluation, and the improvements after it still count.
+    sign = 1.0 if mode == "min" else -1.0
+    metrics = [sign * m for m in (1.0, 0.5, 0.4, 0.3, 0.2)]
+    metrics.insert(1, bad)
+    lrs, plateau = lrs_for(metrics, mode=mode, factor=0.5, patience=1)
+    assert lrs == [1.0] * 6
+    assert float(plateau.best) == pytest.approx(sign * 0.2)
+
+
+def test_nan_metrics_count_as_bad_evaluations():
+    lrs, plateau = lrs_for([np.nan, np.nan, 2.0, np.nan, np.nan], factor=0.5, patience=1)
+    # Two NaNs exceed patience 1 (a cut); 2.0 is the first finite metric and so the best;
+    # two more NaNs cut again.
+    assert lrs == [1.0, 0.5, 0.5, 0.5, 0.25]
+    assert float(plateau.best) == 2.0 and int(plateau.num_bad) == 0
+
+
+def test_a_nan_in_an_epoch_makes_that_evaluation_bad():
+    lrs, plateau = lrs_for([1.0, 1.0, 0.5, np.nan], factor=0.5, patience=0, every=2)
+    assert lrs == [1.0, 1.0, 1.0, 0.5]
+    assert float(plateau.best) == 1.0
+
+
+def test_plateau_options_are_checked_once_for_every_user():
+    from jaxsched._detect import plateau_options
+
+    assert plateau_options({"patience": 3}, "x") == jaxsched.PlateauOptions(patience=3)
+    with pytest.raises(ValueError, match=r"on_plateau\['threshold'\]"):
+        plateau_options(jaxsched.PlateauOptions(threshold=-1.0), "on_plateau")
+    with pytest.raises(TypeError, match="on_plateau must be"):
+        plateau_options(3, "on_plateau")

@@ -11,7 +11,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from parity import Problem, assert_trajectories_close, jaxsched_trajectory
+from parity import (
+    Problem,
+    assert_trajectories_close,
+    jaxsched_trajectories,
+    jaxsched_trajectory,
+    note,
+    rng,
+)
 
 import jaxsched
 
@@ -76,16 +83,18 @@ def numpy_ranger(
     return [np.stack(r) for r in out]
 
 
-def _draw(seed):
-    rng = np.random.default_rng(seed)
-    return dict(
-        lr=float(rng.uniform(1e-3, 3e-2)),
-        alpha=float(rng.uniform(0.3, 0.8)),
-        k=int(rng.integers(3, 8)),
-        betas=(float(rng.uniform(0.8, 0.97)), float(rng.uniform(0.99, 0.999))),
-        eps=float(10 ** rng.uniform(-5, -2)),
-        weight_decay=float(rng.uniform(0.0, 0.1)),
+def _draw(*key):
+    r = rng("ranger", *key)
+    kw = dict(
+        lr=float(r.uniform(1e-3, 3e-2)),
+        alpha=float(r.uniform(0.3, 0.8)),
+        k=int(r.integers(3, 8)),
+        betas=(float(r.uniform(0.8, 0.97)), float(r.uniform(0.99, 0.999))),
+        eps=float(10 ** r.uniform(-5, -1)),
+        weight_decay=float(r.uniform(0.01, 0.1)),
     )
+    note(f"draw {key}", kw)
+    return kw
 
 
 def _jaxsched_ranger(kw, **options):
@@ -101,50 +110,54 @@ def _jaxsched_ranger(kw, **options):
     )
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_ranger_matches_the_original_with_torch_layout(seed, record_parity):
-    kw = _draw(seed)
-    problem = Problem(3000 + seed, steps=120)
-    want = numpy_ranger(problem, **kw, kept_axis=0)
-    got, _ = jaxsched_trajectory(problem, _jaxsched_ranger(kw, centralize_layout="torch"))
-    record_parity("Ranger (original, torch layout)", assert_trajectories_close(got, want))
-
-
-@pytest.mark.parametrize("seed", range(2))
-def test_ranger_flax_layout_centralizes_over_all_but_the_last_axis(seed, record_parity):
-    kw = _draw(10 + seed)
-    problem = Problem(3100 + seed, steps=120)
-    want = numpy_ranger(problem, **kw, kept_axis=-1)
-    got, _ = jaxsched_trajectory(problem, _jaxsched_ranger(kw))
-    record_parity("Ranger (flax layout)", assert_trajectories_close(got, want))
-    torch_layout = numpy_ranger(problem, **kw, kept_axis=0)
-    assert np.max(np.abs(torch_layout[1] - want[1])) > 1e-4
+def test_ranger_matches_the_original(record_parity):
+    """Random draws in torch's layout (keep axis 0) and flax's (keep the last axis)."""
+    runs = []
+    for layout, kept_axis, draws in (("torch", 0, 3), ("flax", -1, 2)):
+        for i in range(draws):
+            kw = _draw(layout, i)
+            problem = Problem(rng("ranger problem", layout, i), steps=120)
+            tx = _jaxsched_ranger(kw, centralize_layout=layout)
+            runs.append((f"{layout} layout {kw}", problem, kw, kept_axis, tx))
+    got = jaxsched_trajectories([run[1] for run in runs], [run[4] for run in runs])
+    for (label, problem, kw, kept_axis, _), (traj, _, _) in zip(runs, got, strict=True):
+        want = numpy_ranger(problem, **kw, kept_axis=kept_axis)
+        error = assert_trajectories_close(traj, want, label=label)
+        record_parity(f"Ranger (original, {label.split()[0]} layout)", error)
+        if kept_axis == -1:
+            # The layouts differ on the 2-d leaf, so the layout is really tested.
+            torch_layout = numpy_ranger(problem, **kw, kept_axis=0)
+            assert np.max(np.abs(torch_layout[1] - want[1])) > 1e-4
 
 
 def test_ranger_defaults_and_options(record_parity):
-    problem = Problem(3200, steps=120)
-    want = numpy_ranger(problem, kept_axis=-1)
-    got, state = jaxsched_trajectory(problem, jaxsched.ranger())
-    record_parity("Ranger (defaults)", assert_trajectories_close(got, want))
-    assert sorted(jaxsched.hyperparams(state)) == [
+    problem = Problem(rng("ranger defaults"), steps=120)
+    txs = [
+        jaxsched.ranger(),
+        jaxsched.ranger(1e-2, centralize=False),
+        jaxsched.ranger(1e-2, centralize_min_ndim=4),
+    ]
+    wants = [
+        numpy_ranger(problem, kept_axis=-1),
+        numpy_ranger(problem, lr=1e-2, use_gc=False),
+        numpy_ranger(problem, lr=1e-2, gc_conv_only=True),
+    ]
+    got = jaxsched_trajectories([problem] * 3, txs)
+    labels = ["defaults", "centralize=False", "centralize_min_ndim=4"]
+    for label, want, (traj, _, _) in zip(labels, wants, got, strict=True):
+        record_parity(f"Ranger ({label})", assert_trajectories_close(traj, want, label=label))
+    assert sorted(jaxsched.hyperparams(got[0][1])) == [
         "b1",
         "b2",
         "eps",
         "learning_rate",
         "slow_step_size",
         "threshold",
-        "weight_decay",
     ]
-    want = numpy_ranger(problem, lr=1e-2, use_gc=False)
-    got, _ = jaxsched_trajectory(problem, jaxsched.ranger(1e-2, centralize=False))
-    assert_trajectories_close(got, want)
-    want = numpy_ranger(problem, lr=1e-2, gc_conv_only=True)
-    got, _ = jaxsched_trajectory(problem, jaxsched.ranger(1e-2, centralize_min_ndim=4))
-    assert_trajectories_close(got, want)
 
 
 def test_lookahead_keeps_plain_params_and_matches_numpy():
-    problem = Problem(3300, steps=100)
+    problem = Problem(rng("lookahead"), steps=100)
     lr, k, alpha = 0.05, 4, 0.3
     params = [p.copy() for p in problem.params]
     slow = [p.copy() for p in problem.params]

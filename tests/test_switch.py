@@ -58,7 +58,7 @@ def test_switch_at_step_uses_first_then_second():
     assert int(state.switch_step) == k == int(jaxsched.switch_step(state))
     # Both states are kept: Adam's stopped at k updates, SGD's counted the rest.
     assert int(state.first.inner_state[0].count) == k
-    assert int(state.second.inner_state[1].count) == steps - k
+    assert int(state.second.inner_state[0].count) == steps - k
     hp = jaxsched.hyperparams(state)
     assert float(hp["first/learning_rate"]) == pytest.approx(0.1)
     assert float(hp["second/learning_rate"]) == pytest.approx(0.05)
@@ -169,6 +169,31 @@ def test_invalid_arguments(build, exc, match):
         build()
 
 
+def test_switch_arguments_are_checked_at_construction():
+    sgd = jaxsched.sgd(0.1)
+    with pytest.raises(TypeError, match="second must be a gradient"):
+        jaxsched.switch(sgd, "sgd", at_step=3)
+    with pytest.raises(ValueError, match="at_step"):
+        jaxsched.switch(sgd, sgd, at_step=2.5)
+    with pytest.raises(TypeError, match=r"on_plateau\['every'\]"):
+        jaxsched.switch(sgd, sgd, on_plateau={"every": "epoch"})
+    with pytest.raises(TypeError, match="on_plateau must be"):
+        jaxsched.switch(sgd, sgd, on_plateau=5)
+
+
+def test_switch_takes_plateau_options_and_ignores_non_finite_metrics():
+    options = jaxsched.PlateauOptions(patience=1, threshold=0.0)
+    tx = jaxsched.switch(jaxsched.sgd(1.0), jaxsched.sgd(0.0), on_plateau=options)
+    state = tx.init(PARAMS)
+    step = jax.jit(lambda s, v: tx.update(PARAMS, s, value=v))  # no params: neither reads them
+    for v in [1.0, -np.inf, 0.5, np.nan, 0.25]:
+        _, state = step(state, v)
+    assert int(state.switch_step) == -1 and float(state.plateau.best) == 0.25
+    _, state = step(state, np.nan)
+    _, state = step(state, np.nan)
+    assert int(state.switch_step) == 6
+
+
 def test_switch_on_plateau_needs_value():
     tx = jaxsched.switch(jaxsched.sgd(0.1), jaxsched.sgd(0.1), on_plateau={})
     with pytest.raises(ValueError, match="value="):
@@ -252,7 +277,9 @@ def test_swats_state_before_the_switch():
     assert int(jaxsched.switch_step(state)) == -1
     assert not bool(state.inner_state.sgd_phase)
     assert state.inner_state.lam.dtype == jnp.float32
-    assert float(jaxsched.hyperparams(state)["switch_threshold"]) == pytest.approx(1e-9)
+    # The default threshold is eps (1e-9), which it follows rather than keeping a copy.
+    assert "switch_threshold" not in jaxsched.hyperparams(state)
+    assert float(jaxsched.hyperparams(state)["eps"]) == pytest.approx(1e-9)
 
 
 def test_swats_vmaps_over_learning_rates():

@@ -142,3 +142,30 @@ def test_skip_nonfinite_vmaps_over_a_batch_of_states():
 def test_skip_nonfinite_errors():
     with pytest.raises(ValueError, match="max_consecutive"):
         jaxsched.skip_nonfinite(jaxsched.sgd(0.1), max_consecutive=-1)
+
+
+@pytest.mark.parametrize(
+    ("build", "exc", "match"),
+    [
+        (lambda: jaxsched.skip_nonfinite("adam"), TypeError, "inner must be a gradient"),
+        (lambda: jaxsched.skip_nonfinite(jaxsched.sgd(0.1), 1.5), ValueError, "max_consecutive"),
+        (lambda: jaxsched.skip_nonfinite(jaxsched.sgd(0.1), True), TypeError, "max_consecutive"),
+        (lambda: jaxsched.accumulate(optax.adam, 2), TypeError, "inner must be a gradient"),
+        (lambda: jaxsched.accumulate(jaxsched.sgd(0.1), 2.5), ValueError, "every"),
+        (lambda: jaxsched.accumulate(jaxsched.sgd(0.1), "2"), TypeError, "every"),
+    ],
+)
+def test_wrapper_arguments_are_checked_at_construction(build, exc, match):
+    with pytest.raises(exc, match=match):
+        build()
+
+
+def test_wrappers_need_no_params_when_the_inner_optimizer_reads_none():
+    grads = grads_at(1)
+    for tx in (
+        jaxsched.accumulate(jaxsched.adam(0.1), every=1),
+        jaxsched.skip_nonfinite(jaxsched.adam(0.1), max_consecutive=1),
+    ):
+        with_params, _ = tx.update(grads, tx.init(PARAMS), PARAMS)
+        without, _ = jax.jit(tx.update)(grads, tx.init(PARAMS))
+        jax.tree.map(np.testing.assert_allclose, without, with_params)

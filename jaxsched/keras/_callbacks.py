@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import jax
 import jax.numpy as jnp
 
-from .._base import Array, StatefulSchedule, check_choice, check_hyperparam, safe_increment
-from .._plateau import (
-    ReduceOnPlateauState,
-    check_count,
-    collect,
-    init_plateau,
-    read_metric,
-)
+from .._base import Array, StatefulSchedule, safe_increment
+from .._detect import TracedCount, collect, init_plateau, read_metric
+from .._plateau import Factor, Level, ReduceOnPlateauState
+from .._validate import Choice, Real, Steps, validated
 
 # Default names of the Keras 3 metrics by the direction their class declares
 # (``Metric._direction``); "auto" mode looks the monitored name up here.
@@ -58,7 +56,6 @@ _DOWN = frozenset(
 
 def resolve_mode(mode: str, monitor: str) -> str:
     """Keras's ``MonitorCallback`` rule: ``"auto"`` minimises losses, maximises accuracies."""
-    check_choice("mode", mode, ("auto", "min", "max"))
     if mode != "auto":
         return mode
     name = monitor.removeprefix("val_")
@@ -72,17 +69,18 @@ def resolve_mode(mode: str, monitor: str) -> str:
     )
 
 
+@validated
 def ReduceLROnPlateau(
-    learning_rate: float | Array = 0.001,
-    factor: float | Array = 0.1,
-    patience: int | Array = 10,
-    mode: str = "auto",
-    min_delta: float | Array = 1e-4,
-    cooldown: int | Array = 0,
-    min_lr: float | Array = 0.0,
+    learning_rate: Level = 0.001,
+    factor: Factor = 0.1,
+    patience: TracedCount = 10,
+    mode: Annotated[str, Choice(("auto", "min", "max"))] = "auto",
+    min_delta: Annotated[float | Array, Real(schedule=False)] = 1e-4,
+    cooldown: TracedCount = 0,
+    min_lr: Level = 0.0,
     *,
     monitor: str = "val_loss",
-    every: int = 1,
+    every: Steps = 1,
 ) -> StatefulSchedule:
     """``keras.callbacks.ReduceLROnPlateau`` as a learning rate read from ``value=``.
 
@@ -115,13 +113,19 @@ def ReduceLROnPlateau(
     Returns:
       A :class:`~jaxsched.StatefulSchedule` (state :class:`ReduceOnPlateauState`, whose
       ``plateau.num_bad`` is Keras's ``wait``).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.keras.SGD(jaxsched.keras.ReduceLROnPlateau(0.1, 0.5, patience=1))
+      >>> state = tx.init(jnp.zeros(1))
+      >>> for loss in [1.0, 2.0]:
+      ...     _, state = tx.update(jnp.ones(1), state, value=loss)
+      >>> print(jaxsched.hyperparams(state)["learning_rate"])
+      0.05
+
+    References:
+      ``keras.callbacks.ReduceLROnPlateau``.
     """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    check_hyperparam("factor", factor, 0.0, 1.0, high_open=True)
-    check_count("patience", patience)
-    check_count("cooldown", cooldown)
-    check_hyperparam("min_lr", min_lr, low=0.0)
-    check_count("every", every, low=1)
     mode = resolve_mode(mode, monitor)
     min_delta = jnp.abs(jnp.asarray(min_delta, jnp.float32))
 

@@ -20,3 +20,16 @@ from ._signs import lion as lion
 from ._signs import rprop as rprop
 from ._swats import SwatsState as SwatsState
 from ._swats import swats as swats
+from ._frontier_adam import adan as adan
+from ._frontier_adam import ademamix as ademamix
+from ._frontier_adam import adopt as adopt
+from ._frontier_adam import mars as mars
+from ._large_batch import lamb as lamb
+from ._large_batch import lars as lars
+from ._lr_free import dadapt_adam as dadapt_adam
+from ._lr_free import prodigy as prodigy
+from ._schedule_free import schedule_free_adamw as schedule_free_adamw
+from ._schedule_free import schedule_free_radam as schedule_free_radam
+from ._schedule_free import schedule_free_sgd as schedule_free_sgd
+from ._matrix import muon as muon
+from ._matrix import soap as soap

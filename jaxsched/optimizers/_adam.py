@@ -2,81 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import optax
 
-from .._base import ScalarOrSchedule, check_hyperparam
-from .._hyper import with_hyperparams
-from ..transforms._adam import adam_rule, check_adam_args
-from ..transforms._basic import MaskOrFn
-from ._descent import descent
+from .._hyper import block, variant
+from .._validate import Decay, Flag, FloatDtype, Mask, NonNegative, OptionalNonNegative
+from ..transforms._adam import scale_by_adam
+from ..transforms._basic import descent
 
 
-def adam_with_decay(
-    learning_rate: ScalarOrSchedule,
-    b1: ScalarOrSchedule,
-    b2: ScalarOrSchedule,
-    eps: ScalarOrSchedule,
-    eps_root: ScalarOrSchedule = 0.0,
-    weight_decay: ScalarOrSchedule | None = None,
-    *,
-    decoupled: bool = True,
-    mask: MaskOrFn = None,
-    epsilon_hat: bool = False,
-    amsgrad: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Adam with optional weight decay, coupled (``g += wd p``) or decoupled.
-
-    The one place Adam is assembled; :func:`adam`, :func:`adamw` and the torch and
-    Keras flavors choose the options. ``weight_decay=None`` leaves it out of the state.
-    """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    check_adam_args(b1, b2, eps, eps_root)
-    hyper = dict(learning_rate=learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root)
-    if weight_decay is not None:
-        check_hyperparam("weight_decay", weight_decay, low=0.0)
-        hyper["weight_decay"] = weight_decay
-
-    def build(learning_rate, b1, b2, eps, eps_root, weight_decay=None):
-        rule = adam_rule(
-            b1,
-            b2,
-            eps,
-            eps_root,
-            epsilon_hat=epsilon_hat,
-            amsgrad=amsgrad,
-            mu_dtype=mu_dtype,
-            nu_dtype=nu_dtype,
-        )
-        return descent(rule, learning_rate, weight_decay, decoupled=decoupled, mask=mask)
-
-    return with_hyperparams(build, **hyper)
-
-
+@block
 def adam(
-    learning_rate: ScalarOrSchedule = 1e-3,
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-8,
-    eps_root: ScalarOrSchedule = 0.0,
+    learning_rate: NonNegative = 1e-3,
+    b1: Decay = 0.9,
+    b2: Decay = 0.999,
+    eps: NonNegative = 1e-8,
+    eps_root: NonNegative = 0.0,
+    weight_decay: OptionalNonNegative = None,
     *,
-    epsilon_hat: bool = False,
-    amsgrad: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
+    decoupled: Flag = False,
+    mask: Mask = None,
+    maximize: Flag = False,
+    epsilon_hat: Flag = False,
+    amsgrad: Flag = False,
+    mu_dtype: FloatDtype = None,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Adam (Kingma & Ba 2015): ``p <- p - learning_rate * m_hat / (sqrt(v_hat) + eps)``.
 
-    ``scale_by_adam`` followed by ``scale_by_learning_rate``; see
-    :func:`jaxsched.transforms.scale_by_adam` for the options (``epsilon_hat`` gives
-    Keras's eps placement, ``amsgrad`` torch's and Keras's AMSGrad). Every numeric
-    argument is kept in the state under its name.
+    :func:`~jaxsched.transforms.scale_by_adam` followed by the learning rate; see it
+    for ``epsilon_hat`` (Keras's eps placement) and ``amsgrad`` (torch's and Keras's
+    AMSGrad). With ``weight_decay``: coupled L2 (``g <- g + weight_decay * p``, torch's
+    ``Adam``) or, with ``decoupled=True``, decoupled (:func:`adamw`).
+
+    Args:
+      learning_rate: >= 0; number, jax scalar or schedule.
+      b1, b2, eps, eps_root, epsilon_hat, amsgrad, mu_dtype, nu_dtype: see
+        :func:`jaxsched.transforms.scale_by_adam`.
+      weight_decay: >= 0, or None for none (then ``update`` needs no ``params``).
+      decoupled: decoupled weight decay (Loshchilov & Hutter 2019).
+      mask: which leaves get weight decay (pytree of bools or function of params).
+      maximize: ascend instead of descend.
+
+    Returns:
+      A transformation with every numeric argument in its state under its name.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.adam(0.1)
+      >>> params = jnp.array([1.0, -1.0])
+      >>> u, state = tx.update(2 * params, tx.init(params))
+      >>> print(jaxsched.apply_updates(params, u))
+      [ 0.9 -0.9]
+      >>> sorted(jaxsched.hyperparams(state))
+      ['b1', 'b2', 'eps', 'eps_root', 'learning_rate']
+
+    References:
+      Kingma & Ba 2015; ``torch.optim.Adam``; ``optax.adam``.
     """
-    return adam_with_decay(
-        learning_rate,
+    rule = scale_by_adam(
         b1,
         b2,
         eps,
@@ -86,43 +69,33 @@ def adam(
         mu_dtype=mu_dtype,
         nu_dtype=nu_dtype,
     )
+    return descent(
+        rule, learning_rate, weight_decay, decoupled=decoupled, mask=mask, maximize=maximize
+    )
 
 
-def adamw(
-    learning_rate: ScalarOrSchedule = 1e-3,
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-8,
-    eps_root: ScalarOrSchedule = 0.0,
-    weight_decay: ScalarOrSchedule = 1e-4,
-    *,
-    mask: MaskOrFn = None,
-    epsilon_hat: bool = False,
-    amsgrad: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
+adamw = variant(
+    adam,
+    "adamw",
     """AdamW (Loshchilov & Hutter 2019): Adam with decoupled weight decay.
 
     ``p <- p - learning_rate * (m_hat / (sqrt(v_hat) + eps) + weight_decay * p)``, the
-    rule of ``torch.optim.AdamW`` and ``optax.adamw``. The default ``weight_decay`` is
-    optax's 1e-4 (torch's is 1e-2: use :func:`jaxsched.torch.AdamW` for torch defaults).
+    rule of ``torch.optim.AdamW`` and ``optax.adamw``: :func:`adam` with
+    ``weight_decay=1e-4`` (optax's default; torch's is 1e-2, see
+    :func:`jaxsched.torch.AdamW`) and ``decoupled=True``.
 
-    Args:
-      mask: which leaves are decayed (pytree of bools or function of params).
-      Others: as :func:`adam`; ``weight_decay`` >= 0.
-    """
-    return adam_with_decay(
-        learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        weight_decay,
-        decoupled=True,
-        mask=mask,
-        epsilon_hat=epsilon_hat,
-        amsgrad=amsgrad,
-        mu_dtype=mu_dtype,
-        nu_dtype=nu_dtype,
-    )
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.adamw(0.1, weight_decay=0.5)
+      >>> params = jnp.array([1.0, -1.0])
+      >>> u, _ = tx.update(jnp.zeros(2), tx.init(params), params)
+      >>> print(u)
+      [-0.05  0.05]
+
+    References:
+      Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization";
+      ``torch.optim.AdamW``; ``optax.adamw``.
+    """,
+    weight_decay=1e-4,
+    decoupled=True,
+)

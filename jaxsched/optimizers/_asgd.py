@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import optax
 
-from .._base import ScalarOrSchedule, check_hyperparam
-from .._hyper import with_hyperparams
-from ..transforms._asgd import asgd_average_rule, asgd_step_rule
-from ..transforms._basic import MaskOrFn, decayed_weights_rule
-from ._descent import check_lr_and_decay
+from .._hyper import block
+from .._validate import AnyReal, FloatDtype, Mask, NonNegative, OptionalNonNegative
+from ..transforms._asgd import asgd_average, asgd_step
+from ..transforms._basic import add_decayed_weights
 
 
+@block
 def asgd(
-    learning_rate: ScalarOrSchedule = 1e-2,
-    lambd: ScalarOrSchedule = 1e-4,
-    alpha: ScalarOrSchedule = 0.75,
-    t0: ScalarOrSchedule = 1e6,
-    weight_decay: ScalarOrSchedule = 0.0,
+    learning_rate: NonNegative = 1e-2,
+    lambd: NonNegative = 1e-4,
+    alpha: NonNegative = 0.75,
+    t0: AnyReal = 1e6,
+    weight_decay: OptionalNonNegative = None,
     *,
-    mask: MaskOrFn = None,
-    dtype: Any = None,
+    mask: Mask = None,
+    dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Averaged SGD as ``torch.optim.ASGD``.
 
@@ -32,35 +30,34 @@ def asgd(
     average of the iterates from update ``t0`` on
     (:func:`jaxsched.transforms.asgd_average`; read it with
     :func:`jaxsched.transforms.averaged_params`). As in torch, the parameters follow
-    the plain iterates; the average is for evaluation.
+    the plain iterates; the average is for evaluation. ``update`` needs ``params``.
 
     Args:
-      learning_rate, lambd, alpha: >= 0.
-      t0: the update after which averaging starts.
-      weight_decay: coupled L2 coefficient, >= 0.
-      mask: which leaves get weight decay.
+      learning_rate, lambd, alpha: >= 0; numbers, jax scalars or schedules.
+      t0: the update after which averaging starts, a finite number.
+      weight_decay: coupled L2 coefficient, >= 0, or None for none.
+      mask: which leaves get weight decay (pytree of bools or function of params).
       dtype: dtype of the average; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with every numeric argument in its state under its name.
+      A transformation with every numeric argument in its state under its name
+      (``weight_decay`` only when given).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.asgd(0.1, lambd=0.0)
+      >>> p = jnp.array([1.0])
+      >>> u, state = tx.update(jnp.array([2.0]), tx.init(p), p)
+      >>> print(u, sorted(jaxsched.hyperparams(state)))
+      [-0.2] ['alpha', 'lambd', 'learning_rate', 't0']
+
+    References:
+      Polyak & Juditsky 1992, "Acceleration of Stochastic Approximation by Averaging";
+      Xu 2011; ``torch.optim.ASGD``.
     """
-    check_lr_and_decay(learning_rate, weight_decay)
-    check_hyperparam("lambd", lambd, low=0.0)
-    check_hyperparam("alpha", alpha, low=0.0)
-    check_hyperparam("t0", t0)
-
-    def build(learning_rate, lambd, alpha, t0, weight_decay):
-        return optax.chain(
-            decayed_weights_rule(weight_decay, mask),
-            asgd_step_rule(learning_rate, lambd, alpha),
-            asgd_average_rule(t0, dtype=dtype),
-        )
-
-    return with_hyperparams(
-        build,
-        learning_rate=learning_rate,
-        lambd=lambd,
-        alpha=alpha,
-        t0=t0,
-        weight_decay=weight_decay,
+    decay = [] if weight_decay is None else [add_decayed_weights(weight_decay, mask)]
+    return optax.chain(
+        *decay,
+        asgd_step(learning_rate, lambd, alpha),
+        asgd_average(t0, dtype=dtype),
     )

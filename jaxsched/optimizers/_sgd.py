@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import optax
 
-from .._base import ScalarOrSchedule, check_hyperparam
-from .._hyper import with_hyperparams
-from ..transforms._basic import MaskOrFn, decayed_weights_rule, learning_rate_rule
-from ..transforms._momentum import trace_rule
+from .._hyper import block, variant
+from .._validate import Flag, Mask, NonNegative, OptionalNonNegative, OptionalUnitInterval
+from .._validate import UnitInterval
+from ..transforms._basic import descent
+from ..transforms._momentum import trace
 
 
+@block
 def sgd(
-    learning_rate: ScalarOrSchedule,
-    momentum: ScalarOrSchedule | None = None,
-    dampening: ScalarOrSchedule = 0.0,
-    nesterov: bool = False,
-    weight_decay: ScalarOrSchedule = 0.0,
+    learning_rate: NonNegative,
+    momentum: OptionalUnitInterval = None,
+    dampening: UnitInterval = 0.0,
+    nesterov: Flag = False,
+    weight_decay: OptionalNonNegative = None,
     *,
-    zero_init: bool = False,
-    mask: MaskOrFn = None,
+    zero_init: Flag = False,
+    mask: Mask = None,
+    maximize: Flag = False,
 ) -> optax.GradientTransformationExtraArgs:
     """Stochastic gradient descent.
 
@@ -33,81 +34,74 @@ def sgd(
     Args:
       learning_rate: >= 0, number, jax scalar or schedule.
       momentum: in [0, 1], or None for plain SGD (no buffer in the state).
-      dampening: in [0, 1].
+      dampening: in [0, 1]; only with a momentum.
       nesterov: Nesterov momentum; needs ``momentum``.
-      weight_decay: coupled L2 coefficient, >= 0.
+      weight_decay: coupled L2 coefficient, >= 0, or None for none (then ``update``
+        needs no ``params``).
       zero_init: start the momentum buffer at zero (the seeds' EMA form with
         ``dampening = momentum``).
       mask: which leaves get weight decay (pytree of bools or function of params).
+      maximize: ascend instead of descend.
 
     Returns:
-      A transformation with ``learning_rate``, ``weight_decay`` (and ``momentum``,
-      ``dampening``) in its state.
+      A transformation with ``learning_rate`` (and ``momentum``, ``dampening``,
+      ``weight_decay`` when given) in its state.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.sgd(0.1, momentum=0.9)
+      >>> params = jnp.array([1.0])
+      >>> u, state = tx.update(jnp.array([2.0]), tx.init(params))
+      >>> print(u, sorted(jaxsched.hyperparams(state)))
+      [-0.2] ['dampening', 'learning_rate', 'momentum']
+
+    References:
+      Robbins & Monro 1951; ``torch.optim.SGD``; ``optax.sgd``.
     """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    check_hyperparam("weight_decay", weight_decay, low=0.0)
     if momentum is None:
         if nesterov:
             raise ValueError("nesterov=True needs a momentum (got momentum=None)")
-
-        def plain(learning_rate, weight_decay):
-            return optax.chain(
-                decayed_weights_rule(weight_decay, mask), learning_rate_rule(learning_rate)
-            )
-
-        return with_hyperparams(plain, learning_rate=learning_rate, weight_decay=weight_decay)
-
-    check_hyperparam("momentum", momentum, 0.0, 1.0)
-    check_hyperparam("dampening", dampening, 0.0, 1.0)
-
-    def heavy_ball(learning_rate, momentum, dampening, weight_decay):
-        return optax.chain(
-            decayed_weights_rule(weight_decay, mask),
-            trace_rule(momentum, dampening, nesterov=nesterov, zero_init=zero_init),
-            learning_rate_rule(learning_rate),
-        )
-
-    return with_hyperparams(
-        heavy_ball,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        dampening=dampening,
-        weight_decay=weight_decay,
-    )
+        return descent(optax.identity(), learning_rate, weight_decay, mask=mask, maximize=maximize)
+    rule = trace(momentum, dampening, nesterov=nesterov, zero_init=zero_init)
+    return descent(rule, learning_rate, weight_decay, mask=mask, maximize=maximize)
 
 
-def momentum(
-    learning_rate: ScalarOrSchedule,
-    momentum: ScalarOrSchedule = 0.9,
-    dampening: ScalarOrSchedule = 0.0,
-    nesterov: bool = False,
-    weight_decay: ScalarOrSchedule = 0.0,
-    *,
-    zero_init: bool = False,
-    mask: MaskOrFn = None,
-) -> optax.GradientTransformationExtraArgs:
+momentum = variant(
+    sgd,
+    "momentum",
     """SGD with momentum (default 0.9): :func:`sgd` with a momentum buffer.
 
     The seeds' "SGDM" ``m <- 0.9 m + 0.1 g; w <- w - lr m`` is
     ``momentum(lr, 0.9, dampening=0.9, zero_init=True)``.
-    """
-    return sgd(
-        learning_rate,
-        momentum,
-        dampening,
-        nesterov,
-        weight_decay,
-        zero_init=zero_init,
-        mask=mask,
-    )
 
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.momentum(0.1, 0.9, dampening=0.9, zero_init=True)
+      >>> u, _ = tx.update(jnp.array([1.0]), tx.init(jnp.zeros(1)))
+      >>> print(u)
+      [-0.01]
 
-def nesterov(
-    learning_rate: ScalarOrSchedule,
-    momentum: ScalarOrSchedule = 0.9,
-    weight_decay: ScalarOrSchedule = 0.0,
-    *,
-    mask: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """SGD with Nesterov momentum (torch's form): ``sgd(..., nesterov=True)``."""
-    return sgd(learning_rate, momentum, 0.0, True, weight_decay, mask=mask)
+    References:
+      Polyak 1964; ``torch.optim.SGD(momentum=...)``.
+    """,
+    momentum=0.9,
+)
+
+nesterov = variant(
+    sgd,
+    "nesterov",
+    """SGD with Nesterov momentum (torch's form): :func:`sgd` with ``nesterov=True``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.nesterov(0.1)
+      >>> u, _ = tx.update(jnp.array([1.0]), tx.init(jnp.zeros(1)))
+      >>> print(u)
+      [-0.19]
+
+    References:
+      Sutskever et al. 2013; ``torch.optim.SGD(nesterov=True)``.
+    """,
+    momentum=0.9,
+    nesterov=True,
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,16 +11,15 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
-from ..transforms._adam import bias_corrections, check_adam_args
+from .._hyper import block
+from .._math import bias_corrections, update_moment
+from .._validate import Decay, NonNegative, OptionalNonNegative
 
 
 class SwatsState(NamedTuple):
@@ -54,64 +53,13 @@ def _dot(a: PyTree, b: PyTree) -> Array:
     )
 
 
-def swats_rule(learning_rate: Any, b1: Any, b2: Any, eps: Any, switch_threshold: Any):
-    """SWATS with hyperparameter values given directly (see :func:`swats`)."""
-
-    def init(params):
-        return SwatsState(
-            zero_count(),
-            jnp.zeros([], bool),
-            jnp.full([], -1, jnp.int32),
-            zeros_like_tree(params),
-            zeros_like_tree(params),
-            jnp.zeros([], jnp.float32),
-            jnp.zeros([], jnp.float32),
-        )
-
-    def sgd_step(g, state):
-        v = jax.tree.map(lambda v, g: (b1 * v + g).astype(v.dtype), state.mu, g)
-        out = jax.tree.map(lambda v: -(1 - b1) * state.sgd_learning_rate * v, v)
-        return out, state._replace(mu=v)
-
-    def adam_step(g, state):
-        mu = jax.tree.map(lambda m, g: (b1 * m + (1 - b1) * g).astype(m.dtype), state.mu, g)
-        nu = jax.tree.map(lambda a, g: (b2 * a + (1 - b2) * g * g).astype(a.dtype), state.nu, g)
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
-        step_size = learning_rate * jnp.sqrt(bc2) / bc1
-        p = jax.tree.map(lambda m, a: -step_size * m / (jnp.sqrt(a) + eps), mu, nu)
-        pg = _dot(p, g)
-        projected = pg != 0
-        gamma = _dot(p, p) / jnp.where(projected, -pg, 1.0)
-        lam = jnp.where(projected, b2 * state.lam + (1 - b2) * gamma, state.lam)
-        corrected = lam / bc2
-        switch = projected & (state.count > 0) & (jnp.abs(corrected - gamma) < switch_threshold)
-        new_state = SwatsState(
-            state.count,
-            switch,
-            jnp.where(switch, state.count + 1, -1).astype(jnp.int32),
-            jax.tree.map(lambda m: jnp.where(switch, jnp.zeros_like(m), m), mu),
-            nu,
-            lam.astype(jnp.float32),
-            jnp.where(switch, corrected, 0.0).astype(jnp.float32),
-        )
-        return p, new_state
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.mu, updates)
-        out, new_state = jax.lax.cond(state.sgd_phase, sgd_step, adam_step, updates, state)
-        out = cast_like(out, updates)
-        return out, new_state._replace(count=safe_increment(state.count))
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
+@block
 def swats(
-    learning_rate: ScalarOrSchedule = 1e-3,
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-9,
-    switch_threshold: ScalarOrSchedule | None = None,
+    learning_rate: NonNegative = 1e-3,
+    b1: Decay = 0.9,
+    b2: Decay = 0.999,
+    eps: NonNegative = 1e-9,
+    switch_threshold: OptionalNonNegative = None,
 ) -> optax.GradientTransformationExtraArgs:
     """SWATS (Keskar & Socher 2017, "Improving Generalization Performance by Switching
     from Adam to SGD", Algorithm 1): Adam until a projected SGD learning rate settles,
@@ -136,24 +84,78 @@ def swats(
       learning_rate: Adam's step size, >= 0, number or schedule.
       b1, b2: in [0, 1); b1 also drives SGD's momentum, b2 the average of gamma.
       eps: Adam's epsilon (added to ``sqrt(a)``), >= 0; the paper uses 1e-9.
-      switch_threshold: the switching tolerance, >= 0; default ``eps`` as in the paper
-        (practitioners often use 1e-5 for an earlier switch).
+      switch_threshold: the switching tolerance, >= 0; None (the default) uses ``eps``
+        as the paper does, and then follows ``eps`` rather than being a state entry of
+        its own (practitioners often use 1e-5 for an earlier switch).
 
     Returns:
-      A transformation whose state keeps ``learning_rate``, ``b1``, ``b2``, ``eps`` and
-      ``switch_threshold``; its :class:`SwatsState` says the phase, the switch step
-      (:func:`jaxsched.switch_step`) and the estimated SGD rate ``sgd_learning_rate``.
+      A transformation whose state keeps ``learning_rate``, ``b1``, ``b2``, ``eps`` and,
+      when given, ``switch_threshold``; its :class:`SwatsState` says the phase, the
+      switch step (:func:`jaxsched.switch_step`) and the estimated SGD rate
+      ``sgd_learning_rate``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.swats(0.1)
+      >>> params = jnp.array([1.0, -1.0])
+      >>> u, state = tx.update(2 * params, tx.init(params), params)
+      >>> print(jaxsched.apply_updates(params, u))  # an Adam step
+      [ 0.9 -0.9]
+      >>> int(jaxsched.switch_step(state))  # still in the Adam phase
+      -1
+
+    References:
+      Keskar & Socher 2017, "Improving Generalization Performance by Switching from Adam
+      to SGD", Algorithm 1.
     """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    check_adam_args(b1, b2, eps)
     if switch_threshold is None:
         switch_threshold = eps
-    check_hyperparam("switch_threshold", switch_threshold, low=0.0)
-    return with_hyperparams(
-        swats_rule,
-        learning_rate=learning_rate,
-        b1=b1,
-        b2=b2,
-        eps=eps,
-        switch_threshold=switch_threshold,
-    )
+
+    def init(params):
+        return SwatsState(
+            zero_count(),
+            jnp.zeros([], bool),
+            jnp.full([], -1, jnp.int32),
+            zeros_like_tree(params),
+            zeros_like_tree(params),
+            jnp.zeros([], jnp.float32),
+            jnp.zeros([], jnp.float32),
+        )
+
+    def sgd_step(g, state):
+        # Not an average: the paper's SGD buffer sums the gradients undamped.
+        v = jax.tree.map(lambda v, g: (b1 * v + g).astype(v.dtype), state.mu, g)
+        out = jax.tree.map(lambda v: -(1 - b1) * state.sgd_learning_rate * v, v)
+        return out, state._replace(mu=v)
+
+    def adam_step(g, state):
+        mu = update_moment(g, state.mu, b1, 1)
+        nu = update_moment(g, state.nu, b2, 2)
+        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        step_size = learning_rate * jnp.sqrt(bc2) / bc1
+        p = jax.tree.map(lambda m, a: -step_size * m / (jnp.sqrt(a) + eps), mu, nu)
+        pg = _dot(p, g)
+        projected = pg != 0
+        gamma = _dot(p, p) / jnp.where(projected, -pg, 1.0)
+        lam = jnp.where(projected, update_moment(gamma, state.lam, b2, 1), state.lam)
+        corrected = lam / bc2
+        switch = projected & (state.count > 0) & (jnp.abs(corrected - gamma) < switch_threshold)
+        new_state = SwatsState(
+            state.count,
+            switch,
+            jnp.where(switch, state.count + 1, -1).astype(jnp.int32),
+            jax.tree.map(lambda m: jnp.where(switch, jnp.zeros_like(m), m), mu),
+            nu,
+            lam.astype(jnp.float32),
+            jnp.where(switch, corrected, 0.0).astype(jnp.float32),
+        )
+        return p, new_state
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.mu, updates)
+        out, new_state = jax.lax.cond(state.sgd_phase, sgd_step, adam_step, updates, state)
+        out = cast_like(out, updates)
+        return out, new_state._replace(count=safe_increment(state.count))
+
+    return optax.GradientTransformationExtraArgs(init, update)

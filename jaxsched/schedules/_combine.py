@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import jax.numpy as jnp
 
-from .._base import Array, Schedule, check_int
-from ._common import as_step, as_value, check_boundaries, check_number, div
+from .._base import Array, Schedule
+from .._validate import Count, validated
+from ._common import Boundaries, Number, Pieces, ScheduleOrNumber, as_step, as_value, div
 
 
-def constant(value: Any) -> Schedule:
+@validated
+def constant(value: Number) -> Schedule:
     """A constant schedule: ``value`` at every step.
 
     Args:
       value: the value (a number or a jax scalar).
 
-    Matches ``torch.optim.lr_scheduler.LambdaLR`` with ``lambda k: 1`` and HF
-    ``get_constant_schedule``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> print(jaxsched.constant(0.25)(1000))
+      0.25
+
+    References:
+      ``torch.optim.lr_scheduler.LambdaLR`` with ``lambda k: 1``; HF
+      ``get_constant_schedule``; ``optax.constant_schedule``.
     """
-    check_number("value", value)
 
     def schedule(step: Any) -> Array:
         return as_value(jnp.broadcast_to(value, jnp.shape(as_step(step))))
@@ -28,15 +37,15 @@ def constant(value: Any) -> Schedule:
     return schedule
 
 
-def _as_schedule(name: str, schedule_or_value: Any) -> Schedule:
-    """A schedule as is; a number becomes a constant schedule (checked under ``name``)."""
-    if callable(schedule_or_value):
-        return schedule_or_value
-    check_number(name, schedule_or_value)
-    return constant(schedule_or_value)
+def _as_schedule(schedule_or_value: Any) -> Schedule:
+    """A schedule as is; a (checked) number becomes a constant schedule."""
+    return schedule_or_value if callable(schedule_or_value) else constant(schedule_or_value)
 
 
-def linear_warmup(schedule_or_value: Any, warmup_steps: int, init_value: Any = 0.0) -> Schedule:
+@validated
+def linear_warmup(
+    schedule_or_value: ScheduleOrNumber, warmup_steps: Count, init_value: Number = 0.0
+) -> Schedule:
     """Linear warmup in front of a schedule; the schedule sees shifted steps.
 
     For ``step < warmup_steps``: ``init_value + (peak - init_value) * step / warmup_steps``
@@ -51,12 +60,20 @@ def linear_warmup(schedule_or_value: Any, warmup_steps: int, init_value: Any = 0
       warmup_steps: length of the warmup (an int >= 0).
       init_value: value at step 0 (a number or a jax scalar).
 
-    Matches HF ``get_constant_schedule_with_warmup`` (with a constant) and the warmup of
-    every HF ``get_*_schedule_with_warmup``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.linear_warmup(jaxsched.exponential_decay(0.1, 10, 0.5), 10)
+      >>> print(lr(0), lr(5), lr(10), lr(20))
+      0.0 0.05 0.1 0.05
+
+    References:
+      HF ``get_constant_schedule_with_warmup`` (with a constant) and the warmup of every
+      HF ``get_*_schedule_with_warmup``; ``keras.optimizers.schedules.CosineDecay``'s warmup.
     """
-    inner = _as_schedule("schedule_or_value", schedule_or_value)
-    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
-    check_number("init_value", init_value)
+    inner = _as_schedule(schedule_or_value)
 
     def schedule(step: Any) -> Array:
         s = as_step(step)
@@ -70,7 +87,8 @@ def linear_warmup(schedule_or_value: Any, warmup_steps: int, init_value: Any = 0
     return schedule
 
 
-def join(schedules: Sequence[Any], boundaries: Sequence[int]) -> Schedule:
+@validated
+def join(schedules: Pieces, boundaries: Boundaries) -> Schedule:
     """One schedule after another; each restarts from its own step 0 at its boundary.
 
     ``schedules[0](step)`` for ``step < boundaries[0]``, then
@@ -81,18 +99,28 @@ def join(schedules: Sequence[Any], boundaries: Sequence[int]) -> Schedule:
       schedules: schedules (or constant values), one more than ``boundaries``.
       boundaries: strictly increasing, non-negative steps where the next schedule starts.
 
-    Matches ``torch.optim.lr_scheduler.SequentialLR`` and ``optax.join_schedules``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Raises:
+      ValueError: if ``len(boundaries) != len(schedules) - 1``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.join([0.1, jaxsched.step_decay(0.05, 10, 0.5)], [100])
+      >>> print(lr(99), lr(100), lr(110))
+      0.1 0.05 0.025
+
+    References:
+      ``torch.optim.lr_scheduler.SequentialLR``; ``optax.join_schedules``.
     """
-    if isinstance(schedules, (str, bytes)) or not hasattr(schedules, "__len__"):
-        raise TypeError(f"schedules must be a sequence, got {type(schedules).__name__}")
-    if len(schedules) < 1:
-        raise ValueError("schedules must hold at least one schedule, got none")
-    parts = [_as_schedule(f"schedules[{i}]", s) for i, s in enumerate(schedules)]
-    bounds = check_boundaries("boundaries", boundaries)
-    if len(bounds) != len(parts) - 1:
+    if len(boundaries) != len(schedules) - 1:
         raise ValueError(
-            f"boundaries must have len(schedules) - 1 = {len(parts) - 1} entries, got {len(bounds)}"
+            f"boundaries must have len(schedules) - 1 = {len(schedules) - 1} entries, "
+            f"got {len(boundaries)}"
         )
+    parts = [_as_schedule(s) for s in schedules]
+    bounds = [float(b) for b in boundaries]
 
     def schedule(step: Any) -> Array:
         s = as_step(step)

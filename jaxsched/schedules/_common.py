@@ -1,18 +1,39 @@
-"""Helpers shared by the schedule families: step casting, argument checks, accurate powers."""
+"""Helpers shared by the schedule families: argument specs, step casting, accurate powers."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._base import Array, check_hyperparam
+from .._base import Array
+from .._validate import CallableSpec, Either, Integer, Items, Real
+
+# A schedule's arguments are numbers (possibly traced, for a vmap over them), never
+# schedules themselves: the specs below say so with ``schedule=False``.
+Number = Annotated[float, Real(schedule=False)]
+NonNegativeNumber = Annotated[float, Real(low=0.0, schedule=False)]
+PositiveNumber = Annotated[float, Real(low=0.0, low_open=True, schedule=False)]
+Fraction = Annotated[float, Real(0.0, 1.0, schedule=False)]
+OptionalNonNegativeNumber = Annotated[float | None, Real(low=0.0, schedule=False, optional=True)]
+OptionalCount = Annotated[int | None, Integer(low=0, optional=True)]
+OptionalSteps = Annotated[int | None, Integer(low=1, optional=True)]
+Function = Annotated[Callable[..., Any], CallableSpec()]
+# Where a schedule's pieces meet: known when it is built, non-negative, strictly increasing.
+Boundaries = Annotated[
+    Sequence[float], Items(Real(low=0.0, schedule=False, concrete=True), increasing=True)
+]
+Milestones = Annotated[Sequence[int], Items(Integer(low=0))]
+Values = Annotated[Sequence[float], Items(Real(schedule=False))]
+_SCHEDULE_OR_NUMBER = Either((CallableSpec(), Real(schedule=False)))
+ScheduleOrNumber = Annotated[Any, _SCHEDULE_OR_NUMBER]
+# Pieces put one after another: at least one, each a schedule or a constant value.
+Pieces = Annotated[Sequence[Any], Items(_SCHEDULE_OR_NUMBER, min_length=1)]
 
 
 def as_step(step: Any) -> Array:
@@ -37,58 +58,9 @@ def div(a: Any, b: Any) -> Array:
     return a / (jnp.asarray(b, jnp.float32) + 0.0 * a)
 
 
-def check_number(
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    """Like :func:`check_hyperparam`, but a callable is a TypeError (a number is needed here)."""
-    if callable(value):
-        raise TypeError(f"{name} must be a number or a jax scalar, got a callable")
-    check_hyperparam(name, value, low, high, low_open, high_open)
-
-
-def static_float(
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Validates an argument that shapes the computation (so it cannot be traced)."""
-    check_number(name, value, low, high, low_open, high_open)
-    if isinstance(value, jax.core.Tracer) or np.ndim(value) != 0:
-        raise TypeError(f"{name} must be a concrete scalar (it cannot be traced), got {value!r}")
-    return float(value)
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
-
-
-def check_callable(name: str, value: Any) -> Callable[..., Any]:
-    if not callable(value):
-        raise TypeError(f"{name} must be a callable, got {type(value).__name__}")
-    return value
-
-
-def check_boundaries(name: str, boundaries: Any) -> list[float]:
-    """A list of concrete, non-negative, strictly increasing step boundaries."""
-    if isinstance(boundaries, (str, bytes)) or not hasattr(boundaries, "__len__"):
-        raise TypeError(f"{name} must be a sequence of numbers, got {type(boundaries).__name__}")
-    out = [static_float(f"{name}[{i}]", b, low=0.0) for i, b in enumerate(boundaries)]
-    for i, (a, b) in enumerate(itertools.pairwise(out)):
-        if b <= a:
-            raise ValueError(
-                f"{name} must be strictly increasing, got {name}[{i}]={a:g} then {b:g}"
-            )
-    return out
+def concrete(*values: Any) -> bool:
+    """True when no value is a tracer, so that checks across arguments can compare them."""
+    return not any(isinstance(v, jax.core.Tracer) for v in values)
 
 
 def power(base: Any, exponent: Array) -> Array:

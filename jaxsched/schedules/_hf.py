@@ -8,32 +8,37 @@ product. Warmup is ``peak * step / max(1, warmup_steps)`` everywhere in HF.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import jax.numpy as jnp
 
-from .._base import Array, Schedule, check_choice, check_int
+from .._base import Array, Schedule
+from .._validate import Choice, Count, Flag, Integer, Real, validated
 from ._combine import linear_warmup
 from ._common import (
+    Fraction,
+    NonNegativeNumber,
+    OptionalCount,
+    OptionalSteps,
+    PositiveNumber,
     as_step,
     as_value,
-    check_bool,
-    check_number,
     cycle_position,
     div,
     power,
-    static_float,
 )
 
-_SHAPES = ("linear", "cosine", "1-sqrt")
+# The rising and falling curves of warmup_stable_decay.
+Shape = Annotated[str, Choice(("linear", "cosine", "1-sqrt"))]
 
 
+@validated
 def warmup_cosine(
-    peak_value: Any,
-    warmup_steps: int,
-    total_steps: int,
-    min_value: Any = 0.0,
-    num_cycles: Any = 0.5,
+    peak_value: NonNegativeNumber,
+    warmup_steps: Count,
+    total_steps: Count,
+    min_value: NonNegativeNumber = 0.0,
+    num_cycles: NonNegativeNumber = 0.5,
 ) -> Schedule:
     """Linear warmup from 0, then cosine from ``peak_value`` towards ``min_value``.
 
@@ -51,26 +56,45 @@ def warmup_cosine(
       min_value: the floor of the cosine (>= 0).
       num_cycles: number of cosine waves over ``total_steps - warmup_steps`` (>= 0).
 
-    Matches HF ``get_cosine_schedule_with_warmup`` (``min_value=0``),
-    ``get_cosine_with_min_lr_schedule_with_warmup`` (``min_value=min_lr`` or
-    ``lr * min_lr_rate``) and, with ``warmup_steps=0``, ``torch.optim.lr_scheduler.
-    CosineAnnealingLR`` (``total_steps=T_max``, ``min_value=eta_min``).
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Raises:
+      ValueError: if ``total_steps < warmup_steps``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.warmup_cosine(0.1, warmup_steps=10, total_steps=110)
+      >>> print(lr(5), lr(10), lr(60), lr(110))
+      0.05 0.1 0.049999997 0.0
+
+    References:
+      HF ``get_cosine_schedule_with_warmup`` (``min_value=0``),
+      ``get_cosine_with_min_lr_schedule_with_warmup`` (``min_value=min_lr`` or
+      ``lr * min_lr_rate``) and, with ``warmup_steps=0``,
+      ``torch.optim.lr_scheduler.CosineAnnealingLR`` (``total_steps=T_max``,
+      ``min_value=eta_min``).
     """
-    check_number("peak_value", peak_value, low=0.0)
-    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
-    total_steps = check_int("total_steps", total_steps, low=warmup_steps)
-    check_number("min_value", min_value, low=0.0)
-    check_number("num_cycles", num_cycles, low=0.0)
+    if total_steps < warmup_steps:
+        raise ValueError(
+            f"total_steps must be an integer >= warmup_steps={warmup_steps}, got {total_steps}"
+        )
     span = max(1, total_steps - warmup_steps)
 
     def decay(t: Array) -> Array:
-        factor = 0.5 * (1.0 + jnp.cos(math.pi * num_cycles * 2.0 * div(t, span)))
+        # The phase 2 num_cycles t is reduced modulo 2 span before the cosine (exactly, for
+        # whole or half cycles), so steps long past the end keep an accurate argument.
+        phase = jnp.mod(2.0 * num_cycles * t, 2.0 * span)
+        factor = 0.5 * (1.0 + jnp.cos(math.pi * div(phase, span)))
         return min_value + (peak_value - min_value) * factor
 
     return linear_warmup(decay, warmup_steps)
 
 
-def inverse_sqrt(peak_value: Any, warmup_steps: int, timescale: int | None = None) -> Schedule:
+@validated
+def inverse_sqrt(
+    peak_value: NonNegativeNumber, warmup_steps: Count, timescale: OptionalSteps = None
+) -> Schedule:
     """Linear warmup from 0, then ``peak_value / sqrt((step - warmup + timescale) / timescale)``.
 
     Args:
@@ -79,13 +103,20 @@ def inverse_sqrt(peak_value: Any, warmup_steps: int, timescale: int | None = Non
       timescale: decay time scale (an int >= 1); default ``warmup_steps``, or 10000
         without warmup.
 
-    Matches HF ``get_inverse_sqrt_schedule``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.inverse_sqrt(0.1, warmup_steps=100)
+      >>> print(lr(50), lr(100), lr(400))
+      0.05 0.1 0.05
+
+    References:
+      Vaswani et al., "Attention Is All You Need" (2017); HF ``get_inverse_sqrt_schedule``.
     """
-    check_number("peak_value", peak_value, low=0.0)
-    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
     if timescale is None:
         timescale = warmup_steps or 10_000
-    timescale = check_int("timescale", timescale, low=1)
 
     def decay(t: Array) -> Array:
         return peak_value / jnp.sqrt(div(t + timescale, timescale))
@@ -111,16 +142,17 @@ def _decay_shape(kind: str, p: Array, num_cycles: Any) -> Array:
     return 1.0 - jnp.sqrt(p)
 
 
+@validated
 def warmup_stable_decay(
-    peak_value: Any,
-    warmup_steps: int,
-    decay_steps: int,
-    total_steps: int | None = None,
-    stable_steps: int | None = None,
-    warmup_type: str = "linear",
-    decay_type: str = "cosine",
-    min_lr_ratio: Any = 0.0,
-    num_cycles: Any = 0.5,
+    peak_value: NonNegativeNumber,
+    warmup_steps: Count,
+    decay_steps: Count,
+    total_steps: OptionalCount = None,
+    stable_steps: OptionalCount = None,
+    warmup_type: Shape = "linear",
+    decay_type: Shape = "cosine",
+    min_lr_ratio: Fraction = 0.0,
+    num_cycles: NonNegativeNumber = 0.5,
 ) -> Schedule:
     """Warmup, a stable plateau at ``peak_value``, then a decay (WSD).
 
@@ -141,27 +173,36 @@ def warmup_stable_decay(
       min_lr_ratio: the floor as a fraction of ``peak_value``, in [0, 1].
       num_cycles: cosine waves over the decay (>= 0).
 
-    Matches HF ``get_wsd_schedule``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Raises:
+      ValueError: if neither ``total_steps`` nor ``stable_steps`` is given, if
+        ``total_steps < warmup_steps + decay_steps``, or if the phases do not add up.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.warmup_stable_decay(0.1, 10, 20, stable_steps=70, decay_type="linear")
+      >>> print(lr(5), lr(50), lr(90), lr(200))
+      0.05 0.1 0.05 0.0
+
+    References:
+      Hu et al., "MiniCPM" (2024); HF ``get_wsd_schedule``.
     """
-    check_number("peak_value", peak_value, low=0.0)
-    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
-    decay_steps = check_int("decay_steps", decay_steps, low=0)
     if stable_steps is None and total_steps is None:
         raise ValueError("give total_steps or stable_steps (the length of the plateau)")
-    if total_steps is not None:
-        total_steps = check_int("total_steps", total_steps, low=warmup_steps + decay_steps)
+    if total_steps is not None and total_steps < warmup_steps + decay_steps:
+        raise ValueError(
+            "total_steps must be an integer >= warmup_steps + decay_steps = "
+            f"{warmup_steps + decay_steps}, got {total_steps}"
+        )
     if stable_steps is None:
         stable_steps = total_steps - warmup_steps - decay_steps
-    stable_steps = check_int("stable_steps", stable_steps, low=0)
     if total_steps is not None and warmup_steps + stable_steps + decay_steps != total_steps:
         raise ValueError(
             f"warmup_steps + stable_steps + decay_steps must equal total_steps={total_steps}, "
             f"got {warmup_steps} + {stable_steps} + {decay_steps}"
         )
-    warmup_type = check_choice("warmup_type", warmup_type, _SHAPES)
-    decay_type = check_choice("decay_type", decay_type, _SHAPES)
-    check_number("min_lr_ratio", min_lr_ratio, low=0.0, high=1.0)
-    check_number("num_cycles", num_cycles, low=0.0)
     decay_start = warmup_steps + stable_steps
 
     def schedule(step: Any) -> Array:
@@ -186,17 +227,18 @@ def warmup_stable_decay(
     return schedule
 
 
+@validated
 def cosine(
-    peak_value: Any,
-    cycle_steps: Any,
-    min_value: Any = 0.0,
-    cycle_mul: Any = 1.0,
-    cycle_decay: Any = 1.0,
-    cycle_limit: int | None = 1,
-    k_decay: Any = 1.0,
-    warmup_steps: int = 0,
-    warmup_init_value: Any = 0.0,
-    warmup_prefix: bool = False,
+    peak_value: NonNegativeNumber,
+    cycle_steps: Annotated[float, Real(low=0.0, low_open=True, schedule=False, concrete=True)],
+    min_value: NonNegativeNumber = 0.0,
+    cycle_mul: Annotated[float, Real(low=1.0, schedule=False, concrete=True)] = 1.0,
+    cycle_decay: NonNegativeNumber = 1.0,
+    cycle_limit: Annotated[int | None, Integer(low=1, optional=True)] = 1,
+    k_decay: PositiveNumber = 1.0,
+    warmup_steps: Count = 0,
+    warmup_init_value: NonNegativeNumber = 0.0,
+    warmup_prefix: Flag = False,
 ) -> Schedule:
     """Cosine with restarts, cycle growth and decay, k-decay and warmup (timm's SGDR).
 
@@ -220,21 +262,23 @@ def cosine(
       warmup_init_value: value at step 0 with warmup (>= 0).
       warmup_prefix: start the cosine after the warmup.
 
-    Matches timm ``CosineLRScheduler`` (``t_initial=cycle_steps``, ``lr_min=min_value``,
-    ``warmup_t=warmup_steps``, ``warmup_lr_init=warmup_init_value``, no noise) and, with
-    ``cycle_limit=None``, ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.cosine(0.1, cycle_steps=10, cycle_decay=0.5, cycle_limit=None)
+      >>> print(lr(0), lr(5), lr(10), lr(15))
+      0.1 0.049999997 0.05 0.024999999
+
+    References:
+      Loshchilov & Hutter, "SGDR" (2017); Zhang & Li, "k-decay" (2020); timm
+      ``CosineLRScheduler`` (``t_initial=cycle_steps``, ``lr_min=min_value``,
+      ``warmup_t=warmup_steps``, ``warmup_lr_init=warmup_init_value``, no noise) and,
+      with ``cycle_limit=None``, ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``.
     """
-    check_number("peak_value", peak_value, low=0.0)
-    cycle_steps = static_float("cycle_steps", cycle_steps, low=0.0, low_open=True)
-    check_number("min_value", min_value, low=0.0)
-    cycle_mul = static_float("cycle_mul", cycle_mul, low=1.0)
-    check_number("cycle_decay", cycle_decay, low=0.0)
-    if cycle_limit is not None:
-        cycle_limit = check_int("cycle_limit", cycle_limit, low=1)
-    check_number("k_decay", k_decay, low=0.0, low_open=True)
-    warmup_steps = check_int("warmup_steps", warmup_steps, low=0)
-    check_number("warmup_init_value", warmup_init_value, low=0.0)
-    warmup_prefix = check_bool("warmup_prefix", warmup_prefix)
+    # Python floats: they shape the computation (cycle_position branches on them).
+    cycle_steps, cycle_mul = float(cycle_steps), float(cycle_mul)
 
     def schedule(step: Any) -> Array:
         s = as_step(step)

@@ -10,21 +10,25 @@ schedule. Numeric arguments may be traced (vmap over ``learning_rate`` or
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 
 from .._base import Array, Schedule
+from .._validate import Flag, Real, Steps, validated
 from ._common import (
+    Boundaries,
+    Fraction,
+    NonNegativeNumber,
+    Values,
     as_step,
     as_value,
-    check_bool,
-    check_boundaries,
-    check_number,
     div,
 )
+
+# How much longer each restart period is than the one before.
+TMul = Annotated[float, Real(low=1.0, schedule=False)]
 
 _PI = math.pi
 
@@ -38,18 +42,12 @@ def _progress(step: Any, decay_steps: Any, staircase: bool) -> Array:
     return jnp.floor(p) if staircase else p
 
 
-def _check_decay_args(
-    learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: Any
-) -> bool:
-    """The arguments the exponential, natural-exponential and inverse-time decays share."""
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("decay_rate", decay_rate, low=0.0)
-    return check_bool("staircase", staircase)
-
-
+@validated
 def exponential_decay(
-    learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: bool = False
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
+    decay_rate: NonNegativeNumber,
+    staircase: Flag = False,
 ) -> Schedule:
     """Exponential decay: ``learning_rate * decay_rate ** (step / decay_steps)``.
 
@@ -58,14 +56,22 @@ def exponential_decay(
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: steps per factor of ``decay_rate`` (> 0).
+      decay_steps: steps per factor of ``decay_rate`` (an int >= 1).
       decay_rate: the factor (>= 0).
       staircase: decay at discrete intervals.
 
-    Matches ``tf.compat.v1.train.exponential_decay`` and
-    ``keras.optimizers.schedules.ExponentialDecay``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.exponential_decay(0.1, decay_steps=10, decay_rate=0.5)
+      >>> print(lr(0), lr(20))
+      0.1 0.025
+
+    References:
+      ``tf.compat.v1.train.exponential_decay``; ``keras.optimizers.schedules.ExponentialDecay``.
     """
-    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
@@ -74,24 +80,37 @@ def exponential_decay(
     return schedule
 
 
+@validated
 def natural_exp_decay(
-    learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: bool = False
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
+    decay_rate: NonNegativeNumber,
+    staircase: Flag = False,
 ) -> Schedule:
     """Natural exponential decay: ``learning_rate * exp(-decay_rate * step / decay_steps)``.
 
-    With ``staircase=True`` the exponent uses ``floor(step / decay_steps)``.
+    With ``staircase=True`` the exponent uses ``floor(step / decay_steps)``. TF rounds
+    ``exp(-decay_rate)`` to float32 and raises it to the power; the single ``exp`` here
+    is the more accurate form of the same formula.
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: steps per unit of ``decay_rate`` (> 0).
+      decay_steps: steps per unit of ``decay_rate`` (an int >= 1).
       decay_rate: rate in the exponent (>= 0).
       staircase: decay at discrete intervals.
 
-    Matches ``tf.compat.v1.train.natural_exp_decay`` (TF rounds ``exp(-decay_rate)`` to
-    float32 and raises it to the power; the single ``exp`` here is the more accurate form
-    of the same formula).
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.natural_exp_decay(1.0, decay_steps=10, decay_rate=0.5, staircase=True)
+      >>> print(lr(9), lr(10))
+      1.0 0.60653067
+
+    References:
+      ``tf.compat.v1.train.natural_exp_decay``.
     """
-    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
@@ -100,8 +119,12 @@ def natural_exp_decay(
     return schedule
 
 
+@validated
 def inverse_time_decay(
-    learning_rate: Any, decay_steps: Any, decay_rate: Any, staircase: bool = False
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
+    decay_rate: NonNegativeNumber,
+    staircase: Flag = False,
 ) -> Schedule:
     """Inverse time decay: ``learning_rate / (1 + decay_rate * step / decay_steps)``.
 
@@ -109,14 +132,22 @@ def inverse_time_decay(
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: steps per unit of ``decay_rate`` (> 0).
+      decay_steps: steps per unit of ``decay_rate`` (an int >= 1).
       decay_rate: the rate (>= 0).
       staircase: decay at discrete intervals.
 
-    Matches ``tf.compat.v1.train.inverse_time_decay`` and
-    ``keras.optimizers.schedules.InverseTimeDecay``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.inverse_time_decay(0.1, decay_steps=10, decay_rate=1.0)
+      >>> print(lr(0), lr(10), lr(30))
+      0.1 0.05 0.025
+
+    References:
+      ``tf.compat.v1.train.inverse_time_decay``; ``keras.optimizers.schedules.InverseTimeDecay``.
     """
-    staircase = _check_decay_args(learning_rate, decay_steps, decay_rate, staircase)
 
     def schedule(step: Any) -> Array:
         p = _progress(step, decay_steps, staircase)
@@ -125,7 +156,8 @@ def inverse_time_decay(
     return schedule
 
 
-def piecewise_constant(boundaries: Sequence[Any], values: Sequence[Any]) -> Schedule:
+@validated
+def piecewise_constant(boundaries: Boundaries, values: Values) -> Schedule:
     """Piecewise constant: ``values[i]`` for ``boundaries[i-1] < step <= boundaries[i]``.
 
     ``values[0]`` while ``step <= boundaries[0]`` and ``values[-1]`` once
@@ -136,19 +168,28 @@ def piecewise_constant(boundaries: Sequence[Any], values: Sequence[Any]) -> Sche
       boundaries: strictly increasing, non-negative steps.
       values: one more value than boundaries (numbers or jax scalars).
 
-    Matches ``tf.compat.v1.train.piecewise_constant`` and
-    ``keras.optimizers.schedules.PiecewiseConstantDecay``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Raises:
+      ValueError: if ``len(values) != len(boundaries) + 1``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.piecewise_constant([10, 20], [0.1, 0.01, 0.001])
+      >>> print(lr(10), lr(11), lr(21))
+      0.1 0.01 0.001
+
+    References:
+      ``tf.compat.v1.train.piecewise_constant``;
+      ``keras.optimizers.schedules.PiecewiseConstantDecay``.
     """
-    bounds = check_boundaries("boundaries", boundaries)
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-        raise TypeError(f"values must be a sequence of numbers, got {type(values).__name__}")
-    if len(values) != len(bounds) + 1:
+    if len(values) != len(boundaries) + 1:
         raise ValueError(
-            f"values must have len(boundaries) + 1 = {len(bounds) + 1} entries, got {len(values)}"
+            f"values must have len(boundaries) + 1 = {len(boundaries) + 1} entries, "
+            f"got {len(values)}"
         )
-    for i, v in enumerate(values):
-        check_number(f"values[{i}]", v)
-    bounds_arr = jnp.asarray(bounds, dtype=jnp.float32)
+    bounds_arr = jnp.asarray([float(b) for b in boundaries], dtype=jnp.float32)
 
     def schedule(step: Any) -> Array:
         index = jnp.sum(as_step(step)[..., None] > bounds_arr, axis=-1)
@@ -157,12 +198,13 @@ def piecewise_constant(boundaries: Sequence[Any], values: Sequence[Any]) -> Sche
     return schedule
 
 
+@validated
 def polynomial_decay(
-    learning_rate: Any,
-    decay_steps: Any,
-    end_learning_rate: Any = 0.0001,
-    power: Any = 1.0,
-    cycle: bool = False,
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
+    end_learning_rate: NonNegativeNumber = 0.0001,
+    power: NonNegativeNumber = 1.0,
+    cycle: Flag = False,
 ) -> Schedule:
     """Polynomial decay from ``learning_rate`` to ``end_learning_rate``.
 
@@ -173,19 +215,23 @@ def polynomial_decay(
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: length of the decay (> 0).
+      decay_steps: length of the decay (an int >= 1).
       end_learning_rate: final value (>= 0).
       power: exponent of the polynomial (>= 0).
       cycle: repeat the decay beyond ``decay_steps``.
 
-    Matches ``tf.compat.v1.train.polynomial_decay`` and
-    ``keras.optimizers.schedules.PolynomialDecay``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.polynomial_decay(0.1, decay_steps=10, end_learning_rate=0.0)
+      >>> print(lr(0), lr(5), lr(50))
+      0.1 0.05 0.0
+
+    References:
+      ``tf.compat.v1.train.polynomial_decay``; ``keras.optimizers.schedules.PolynomialDecay``.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("end_learning_rate", end_learning_rate, low=0.0)
-    check_number("power", power, low=0.0)
-    cycle = check_bool("cycle", cycle)
 
     def schedule(step: Any) -> Array:
         lr, end = _f32(learning_rate), _f32(end_learning_rate)
@@ -199,23 +245,33 @@ def polynomial_decay(
     return schedule
 
 
-def cosine_decay(learning_rate: Any, decay_steps: Any, alpha: Any = 0.0) -> Schedule:
+@validated
+def cosine_decay(
+    learning_rate: NonNegativeNumber, decay_steps: Steps, alpha: Fraction = 0.0
+) -> Schedule:
     """Cosine decay: ``learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / D)) + alpha)``.
 
-    ``s = min(step, decay_steps)``: after ``decay_steps`` the value stays at
-    ``alpha * learning_rate``.
+    ``s = min(step, decay_steps)`` and ``D = decay_steps``: after ``decay_steps`` the
+    value stays at ``alpha * learning_rate``.
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: length of the decay (> 0).
+      decay_steps: length of the decay (an int >= 1).
       alpha: final value as a fraction of ``learning_rate``, in [0, 1].
 
-    Matches ``tf.compat.v1.train.cosine_decay`` and ``keras.optimizers.schedules.CosineDecay``
-    without warmup.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.cosine_decay(0.1, decay_steps=100, alpha=0.1)
+      >>> print(lr(0), lr(50), lr(500))
+      0.1 0.054999996 0.010000001
+
+    References:
+      ``tf.compat.v1.train.cosine_decay``; ``keras.optimizers.schedules.CosineDecay``
+      without warmup.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("alpha", alpha, low=0.0, high=1.0)
 
     def schedule(step: Any) -> Array:
         d = _f32(decay_steps)
@@ -227,12 +283,13 @@ def cosine_decay(learning_rate: Any, decay_steps: Any, alpha: Any = 0.0) -> Sche
     return schedule
 
 
+@validated
 def cosine_decay_restarts(
-    learning_rate: Any,
-    first_decay_steps: Any,
-    t_mul: Any = 2.0,
-    m_mul: Any = 1.0,
-    alpha: Any = 0.0,
+    learning_rate: NonNegativeNumber,
+    first_decay_steps: Steps,
+    t_mul: TMul = 2.0,
+    m_mul: NonNegativeNumber = 1.0,
+    alpha: Fraction = 0.0,
 ) -> Schedule:
     """Cosine decay with warm restarts (SGDR).
 
@@ -247,19 +304,24 @@ def cosine_decay_restarts(
 
     Args:
       learning_rate: initial value (>= 0).
-      first_decay_steps: length of the first period (> 0).
+      first_decay_steps: length of the first period (an int >= 1).
       t_mul: period growth factor (>= 1).
       m_mul: peak factor per restart (>= 0).
       alpha: floor as a fraction of ``learning_rate``, in [0, 1].
 
-    Matches ``tf.compat.v1.train.cosine_decay_restarts`` and
-    ``keras.optimizers.schedules.CosineDecayRestarts``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.cosine_decay_restarts(0.1, 10, t_mul=2.0, m_mul=0.5)
+      >>> print(lr(0), lr(10), lr(30))
+      0.1 0.05 0.025
+
+    References:
+      Loshchilov & Hutter, "SGDR" (2017); ``tf.compat.v1.train.cosine_decay_restarts``;
+      ``keras.optimizers.schedules.CosineDecayRestarts``.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("first_decay_steps", first_decay_steps, low=0.0, low_open=True)
-    check_number("t_mul", t_mul, low=1.0)
-    check_number("m_mul", m_mul, low=0.0)
-    check_number("alpha", alpha, low=0.0, high=1.0)
 
     def schedule(step: Any) -> Array:
         t, m, a = _f32(t_mul), _f32(m_mul), _f32(alpha)
@@ -290,12 +352,13 @@ def _linear_cosine(
     return linear, cosine
 
 
+@validated
 def linear_cosine_decay(
-    learning_rate: Any,
-    decay_steps: Any,
-    num_periods: Any = 0.5,
-    alpha: Any = 0.0,
-    beta: Any = 0.001,
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
+    num_periods: NonNegativeNumber = 0.5,
+    alpha: NonNegativeNumber = 0.0,
+    beta: NonNegativeNumber = 0.001,
 ) -> Schedule:
     """Linear cosine decay: ``learning_rate * ((alpha + lin) * cos + beta)``.
 
@@ -304,17 +367,23 @@ def linear_cosine_decay(
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: length of the decay (> 0).
+      decay_steps: length of the decay (an int >= 1).
       num_periods: cosine periods over the decay (>= 0).
       alpha, beta: offsets of the formula (>= 0).
 
-    Matches ``tf.compat.v1.train.linear_cosine_decay``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.linear_cosine_decay(1.0, decay_steps=100, beta=0.0)
+      >>> print(lr(0), lr(50), lr(100))
+      1.0 0.24999999 0.0
+
+    References:
+      Bello et al., "Neural Optimizer Search with Reinforcement Learning" (2017);
+      ``tf.compat.v1.train.linear_cosine_decay``.
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
-    check_number("num_periods", num_periods, low=0.0)
-    check_number("alpha", alpha, low=0.0)
-    check_number("beta", beta, low=0.0)
 
     def schedule(step: Any) -> Array:
         linear, cosine = _linear_cosine(step, decay_steps, num_periods)
@@ -324,15 +393,16 @@ def linear_cosine_decay(
     return schedule
 
 
+@validated
 def noisy_linear_cosine_decay(
-    learning_rate: Any,
-    decay_steps: Any,
+    learning_rate: NonNegativeNumber,
+    decay_steps: Steps,
     key: Array,
-    initial_variance: Any = 1.0,
-    variance_decay: Any = 0.55,
-    num_periods: Any = 0.5,
-    alpha: Any = 0.0,
-    beta: Any = 0.001,
+    initial_variance: NonNegativeNumber = 1.0,
+    variance_decay: NonNegativeNumber = 0.55,
+    num_periods: NonNegativeNumber = 0.5,
+    alpha: NonNegativeNumber = 0.0,
+    beta: NonNegativeNumber = 0.001,
 ) -> Schedule:
     """Linear cosine decay with Gaussian noise on the linear term.
 
@@ -343,24 +413,28 @@ def noisy_linear_cosine_decay(
 
     Args:
       learning_rate: initial value (>= 0).
-      decay_steps: length of the decay (> 0).
+      decay_steps: length of the decay (an int >= 1).
       key: a PRNG key (``jax.random.key`` or ``jax.random.PRNGKey``).
       initial_variance: noise variance at step 0 (>= 0).
       variance_decay: exponent of the variance decay (>= 0).
       num_periods: cosine periods over the decay (>= 0).
       alpha, beta: offsets of the formula (>= 0).
 
-    Matches ``tf.compat.v1.train.noisy_linear_cosine_decay`` in distribution.
+    Returns:
+      A schedule ``step -> float32 value``, deterministic given ``key``.
+
+    Example:
+      >>> import jax, jaxsched
+      >>> lr = jaxsched.noisy_linear_cosine_decay(0.1, 100, jax.random.key(0))
+      >>> print(lr(7) == lr(7), lr(7) == lr(8))
+      True False
+
+    References:
+      Bello et al., "Neural Optimizer Search with Reinforcement Learning" (2017);
+      ``tf.compat.v1.train.noisy_linear_cosine_decay`` (in distribution).
     """
-    check_number("learning_rate", learning_rate, low=0.0)
-    check_number("decay_steps", decay_steps, low=0.0, low_open=True)
     if not isinstance(key, jax.Array):
         raise TypeError(f"key must be a jax PRNG key, got {type(key).__name__}")
-    check_number("initial_variance", initial_variance, low=0.0)
-    check_number("variance_decay", variance_decay, low=0.0)
-    check_number("num_periods", num_periods, low=0.0)
-    check_number("alpha", alpha, low=0.0)
-    check_number("beta", beta, low=0.0)
 
     def schedule(step: Any) -> Array:
         s = jnp.minimum(as_step(step), _f32(decay_steps))

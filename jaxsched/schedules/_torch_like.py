@@ -11,27 +11,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .._base import Array, Schedule, check_choice, check_int
+from .._base import Array, Schedule
+from .._validate import CallableSpec, Choice, Count, Flag, Real, Steps, validated
 from ._common import (
+    Function,
+    Milestones,
+    NonNegativeNumber,
+    OptionalCount,
+    PositiveNumber,
     as_step,
     as_value,
-    check_bool,
-    check_callable,
-    check_number,
     div,
     power,
-    static_float,
 )
 
+# The specs of cyclic and one_cycle, shared with their torch flavors.
+CyclicMode = Annotated[str, Choice(("triangular", "triangular2", "exp_range"))]
+ScaleMode = Annotated[str, Choice(("cycle", "iterations"))]
+ScaleFn = Annotated[Callable[[Array], Any] | None, CallableSpec(optional=True)]
+AnnealStrategy = Annotated[str, Choice(("cos", "linear"))]
+# Where the phases end depends on it, so it cannot be traced.
+PctStart = Annotated[float, Real(0.0, 1.0, schedule=False, concrete=True)]
 
-def step_decay(init_value: Any, step_size: int, gamma: Any = 0.1) -> Schedule:
+
+@validated
+def step_decay(
+    init_value: NonNegativeNumber, step_size: Steps, gamma: NonNegativeNumber = 0.1
+) -> Schedule:
     """Step decay: ``init_value * gamma ** floor(step / step_size)``.
 
     The same curve as ``exponential_decay(init_value, step_size, gamma, staircase=True)``
@@ -43,12 +56,19 @@ def step_decay(init_value: Any, step_size: int, gamma: Any = 0.1) -> Schedule:
       step_size: steps between decays (an int >= 1).
       gamma: factor per decay (>= 0).
 
-    Matches ``torch.optim.lr_scheduler.StepLR`` (and ``ExponentialLR`` with
-    ``step_size=1``) and timm ``StepLRScheduler``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.step_decay(0.1, step_size=30, gamma=0.5)
+      >>> print(lr(29), lr(30), lr(60))
+      0.1 0.05 0.025
+
+    References:
+      ``torch.optim.lr_scheduler.StepLR`` (and ``ExponentialLR`` with ``step_size=1``);
+      timm ``StepLRScheduler``.
     """
-    check_number("init_value", init_value, low=0.0)
-    step_size = check_int("step_size", step_size, low=1)
-    check_number("gamma", gamma, low=0.0)
 
     def schedule(step: Any) -> Array:
         return as_value(init_value * power(gamma, jnp.floor(div(as_step(step), step_size))))
@@ -56,7 +76,10 @@ def step_decay(init_value: Any, step_size: int, gamma: Any = 0.1) -> Schedule:
     return schedule
 
 
-def multistep_decay(init_value: Any, milestones: Sequence[int], gamma: Any = 0.1) -> Schedule:
+@validated
+def multistep_decay(
+    init_value: NonNegativeNumber, milestones: Milestones, gamma: NonNegativeNumber = 0.1
+) -> Schedule:
     """Multi-step decay: ``init_value * gamma ** (number of milestones <= step)``.
 
     The factor applies from the milestone itself (``PiecewiseConstantDecay`` switches one
@@ -67,14 +90,19 @@ def multistep_decay(init_value: Any, milestones: Sequence[int], gamma: Any = 0.1
       milestones: non-negative steps.
       gamma: factor per milestone (>= 0).
 
-    Matches ``torch.optim.lr_scheduler.MultiStepLR``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.multistep_decay(0.1, milestones=[30, 80], gamma=0.5)
+      >>> print(lr(29), lr(30), lr(80))
+      0.1 0.05 0.025
+
+    References:
+      ``torch.optim.lr_scheduler.MultiStepLR``.
     """
-    check_number("init_value", init_value, low=0.0)
-    if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__len__"):
-        raise TypeError(f"milestones must be a sequence of ints, got {type(milestones)}")
-    ms = sorted(check_int(f"milestones[{i}]", m, low=0) for i, m in enumerate(milestones))
-    check_number("gamma", gamma, low=0.0)
-    ms_arr = jnp.asarray(ms, dtype=jnp.float32)
+    ms_arr = jnp.asarray(sorted(milestones), dtype=jnp.float32)
 
     def schedule(step: Any) -> Array:
         count = jnp.sum(as_step(step)[..., None] >= ms_arr, axis=-1).astype(jnp.float32)
@@ -83,8 +111,9 @@ def multistep_decay(init_value: Any, milestones: Sequence[int], gamma: Any = 0.1
     return schedule
 
 
+@validated
 def multiplicative(
-    init_value: Any, factor_fn: Callable[[Array], Any], horizon: int = 10_000
+    init_value: NonNegativeNumber, factor_fn: Function, horizon: Count = 10_000
 ) -> Schedule:
     """Running product: ``init_value * prod(factor_fn(i) for i in 1..step)``.
 
@@ -100,11 +129,18 @@ def multiplicative(
       factor_fn: ``i -> factor``, jax-traceable and vmappable.
       horizon: steps covered by the precomputed table (an int >= 0).
 
-    Matches ``torch.optim.lr_scheduler.MultiplicativeLR``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.multiplicative(1.0, lambda i: 0.5 + 0.0 * i, horizon=100)
+      >>> print(lr(0), lr(1), lr(3))
+      1.0 0.5 0.125
+
+    References:
+      ``torch.optim.lr_scheduler.MultiplicativeLR``.
     """
-    check_number("init_value", init_value, low=0.0)
-    factor_fn = check_callable("factor_fn", factor_fn)
-    horizon = check_int("horizon", horizon, low=0)
     # Evaluated now even inside a jit trace; float64 so that the products do not drift.
     with jax.ensure_compile_time_eval(), jax.enable_x64(True):
         index = jnp.arange(1, horizon + 1, dtype=jnp.float64)
@@ -127,15 +163,16 @@ def multiplicative(
     return schedule
 
 
+@validated
 def cyclic(
-    base_value: Any,
-    max_value: Any,
-    step_size_up: int = 2000,
-    step_size_down: int | None = None,
-    mode: str = "triangular",
-    gamma: Any = 1.0,
-    scale_fn: Callable[[Array], Any] | None = None,
-    scale_mode: str = "cycle",
+    base_value: NonNegativeNumber,
+    max_value: NonNegativeNumber,
+    step_size_up: Steps = 2000,
+    step_size_down: OptionalCount = None,
+    mode: CyclicMode = "triangular",
+    gamma: NonNegativeNumber = 1.0,
+    scale_fn: ScaleFn = None,
+    scale_mode: ScaleMode = "cycle",
 ) -> Schedule:
     """Cyclical schedule (CLR): ``base + (max - base) * height * scale``.
 
@@ -147,7 +184,7 @@ def cyclic(
     ``base_value > max_value`` cycles downwards (torch's momentum cycle).
 
     Args:
-      base_value, max_value: the two ends of the cycle.
+      base_value, max_value: the two ends of the cycle (>= 0).
       step_size_up: steps from base to max (an int >= 1).
       step_size_down: steps back (an int >= 0; default ``step_size_up``).
       mode: 'triangular', 'triangular2' or 'exp_range'.
@@ -155,19 +192,23 @@ def cyclic(
       scale_fn: optional jax-traceable ``x -> scale``; it receives a float32 array.
       scale_mode: 'cycle' or 'iterations', used with ``scale_fn``.
 
-    Matches ``torch.optim.lr_scheduler.CyclicLR``.
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.cyclic(0.1, 0.5, step_size_up=10, mode="triangular2")
+      >>> print(lr(0), lr(5), lr(10), lr(30))
+      0.1 0.3 0.5 0.3
+
+    References:
+      Smith, "Cyclical Learning Rates for Training Neural Networks" (2017);
+      ``torch.optim.lr_scheduler.CyclicLR``.
     """
-    check_number("base_value", base_value)
-    check_number("max_value", max_value)
-    up = check_int("step_size_up", step_size_up, low=1)
-    down = up if step_size_down is None else check_int("step_size_down", step_size_down, low=0)
-    check_number("gamma", gamma, low=0.0)
+    up = step_size_up
+    down = up if step_size_down is None else step_size_down
     if scale_fn is None:
-        mode = check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
         scale_mode = "iterations" if mode == "exp_range" else "cycle"
-    else:
-        scale_fn = check_callable("scale_fn", scale_fn)
-        scale_mode = check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
     total = up + down
 
     def scale(cycle: Array, k: Array) -> Any:
@@ -240,14 +281,15 @@ def anneal_phases(
     return as_value(out)
 
 
+@validated
 def one_cycle(
-    peak_value: Any,
-    total_steps: int,
-    pct_start: float = 0.3,
-    anneal_strategy: str = "cos",
-    div_factor: Any = 25.0,
-    final_div_factor: Any = 1e4,
-    three_phase: bool = False,
+    peak_value: NonNegativeNumber,
+    total_steps: Steps,
+    pct_start: PctStart = 0.3,
+    anneal_strategy: AnnealStrategy = "cos",
+    div_factor: PositiveNumber = 25.0,
+    final_div_factor: PositiveNumber = 1e4,
+    three_phase: Flag = False,
 ) -> Schedule:
     """One-cycle policy: up from ``peak / div_factor`` to ``peak``, then down to the minimum.
 
@@ -267,16 +309,24 @@ def one_cycle(
       div_factor, final_div_factor: the divisors above (> 0).
       three_phase: use the three-phase variant.
 
-    Matches ``torch.optim.lr_scheduler.OneCycleLR`` (learning rate).
+    Returns:
+      A schedule ``step -> float32 value``.
+
+    Raises:
+      ValueError: if ``pct_start`` and ``total_steps`` leave the first or last phase
+        empty.
+
+    Example:
+      >>> import jaxsched
+      >>> lr = jaxsched.one_cycle(1.0, total_steps=100, pct_start=0.25)
+      >>> print(lr(0), lr(24), lr(99))
+      0.04000002 1.0 4e-06
+
+    References:
+      Smith & Topin, "Super-Convergence" (2019);
+      ``torch.optim.lr_scheduler.OneCycleLR`` (learning rate).
     """
-    check_number("peak_value", peak_value, low=0.0)
-    total_steps = check_int("total_steps", total_steps, low=1)
-    pct_start = static_float("pct_start", pct_start, low=0.0, high=1.0)
-    anneal_strategy = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
-    check_number("div_factor", div_factor, low=0.0, low_open=True)
-    check_number("final_div_factor", final_div_factor, low=0.0, low_open=True)
-    three_phase = check_bool("three_phase", three_phase)
-    ends = one_cycle_phase_ends(total_steps, pct_start, three_phase)
+    ends = one_cycle_phase_ends(total_steps, float(pct_start), three_phase)
 
     def schedule(step: Any) -> Array:
         initial = peak_value / div_factor

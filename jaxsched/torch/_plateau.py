@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from .._base import Array, StatefulSchedule, check_choice, check_hyperparam
-from .._plateau import reduce_on_plateau
+from typing import Annotated
+
+from .._base import StatefulSchedule
+from .._detect import Mode, Threshold, TracedCount
+from .._plateau import Factor, Level, reduce_on_plateau
+from .._validate import Choice, Steps, validated
 
 
+@validated
 def ReduceLROnPlateau(
-    lr: float | Array,
-    mode: str = "min",
-    factor: float | Array = 0.1,
-    patience: int | Array = 10,
-    threshold: float | Array = 1e-4,
-    threshold_mode: str = "rel",
-    cooldown: int | Array = 0,
-    min_lr: float | Array = 0.0,
-    eps: float | Array = 1e-8,
+    lr: Level,
+    mode: Mode = "min",
+    factor: Factor = 0.1,
+    patience: TracedCount = 10,
+    threshold: Threshold = 1e-4,
+    threshold_mode: Annotated[str, Choice(("rel", "abs"))] = "rel",
+    cooldown: TracedCount = 0,
+    min_lr: Level = 0.0,
+    eps: Level = 1e-8,
     *,
-    every: int = 1,
+    every: Steps = 1,
 ) -> StatefulSchedule:
     """``torch.optim.lr_scheduler.ReduceLROnPlateau``: torch's arguments, defaults and numbers.
 
@@ -34,28 +39,33 @@ def ReduceLROnPlateau(
     ``eps``; then ``cooldown`` evaluations ignore bad ones.
 
     Args:
-      lr: the initial learning rate (torch reads it from the optimizer).
+      lr: the initial learning rate, >= 0 (torch reads it from the optimizer).
       mode: ``"min"`` or ``"max"``.
       factor: in [0, 1) (torch raises for factor >= 1).
-      patience, cooldown: ints >= 0.
+      patience, cooldown: ints >= 0 (or integer jax scalars, for sweeps).
       threshold: >= 0; threshold_mode: ``"rel"`` or ``"abs"``.
-      min_lr: one lower bound (for per-group bounds, use one schedule per
-        :func:`jaxsched.partition` label).
+      min_lr: one lower bound, >= 0 (for per-group bounds, give each
+        :func:`jaxsched.partition` label its own schedule).
       eps: minimal decay, >= 0.
       every: updates per ``scheduler.step`` (their metrics are averaged), int >= 1.
 
     Returns:
       A :class:`~jaxsched.StatefulSchedule` (state
       :class:`jaxsched.ReduceOnPlateauState`).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> from jaxsched.torch.lr_scheduler import ReduceLROnPlateau
+      >>> tx = jaxsched.torch.SGD(lr=ReduceLROnPlateau(0.1, factor=0.5, patience=0))
+      >>> state = tx.init(jnp.zeros(1))
+      >>> for loss in [1.0, 2.0]:
+      ...     _, state = tx.update(jnp.ones(1), state, value=loss)
+      >>> print(jaxsched.hyperparams(state)["learning_rate"])
+      0.05
+
+    References:
+      ``torch.optim.lr_scheduler.ReduceLROnPlateau``.
     """
-    check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
-    if isinstance(min_lr, (list, tuple)):
-        raise TypeError(
-            "min_lr must be one number here; for per-group bounds give each "
-            "jaxsched.partition label its own ReduceLROnPlateau"
-        )
-    check_hyperparam("lr", lr, low=0.0)
-    check_hyperparam("min_lr", min_lr, low=0.0)
     return reduce_on_plateau(
         lr,
         factor=factor,

@@ -1,5 +1,6 @@
 """Building blocks: each is a small transformation that reads like its update rule."""
 
+from .._base import EmptyState as EmptyState
 from ._adadelta import ScaleByAdadeltaState as ScaleByAdadeltaState
 from ._adadelta import scale_by_adadelta as scale_by_adadelta
 from ._adagrad import ScaleByAdagradState as ScaleByAdagradState
@@ -13,8 +14,9 @@ from ._asgd import AsgdStepState as AsgdStepState
 from ._asgd import asgd_average as asgd_average
 from ._asgd import asgd_step as asgd_step
 from ._asgd import averaged_params as averaged_params
-from ._basic import EmptyState as EmptyState
 from ._basic import add_decayed_weights as add_decayed_weights
+from ._basic import descent as descent
+from ._basic import negate as negate
 from ._basic import scale as scale
 from ._basic import scale_by_learning_rate as scale_by_learning_rate
 from ._centralize import centralize as centralize
@@ -40,3 +42,32 @@ from ._rms import ScaleByRmsState as ScaleByRmsState
 from ._rms import scale_by_rms as scale_by_rms
 from ._rprop import ScaleByRpropState as ScaleByRpropState
 from ._rprop import scale_by_rprop as scale_by_rprop
+from ._adan import ScaleByAdanState as ScaleByAdanState
+from ._adan import scale_by_adan as scale_by_adan
+from ._ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from ._ademamix import scale_by_ademamix as scale_by_ademamix
+from ._adopt import ScaleByAdoptState as ScaleByAdoptState
+from ._adopt import adopt_clip as adopt_clip
+from ._adopt import scale_by_adopt as scale_by_adopt
+from ._cautious import cautious as cautious
+from ._lamb import ScaleByLambMomentsState as ScaleByLambMomentsState
+from ._lamb import scale_by_lamb_moments as scale_by_lamb_moments
+from ._lamb import scale_by_trust_ratio as scale_by_trust_ratio
+from ._mars import ScaleByMarsState as ScaleByMarsState
+from ._mars import scale_by_mars as scale_by_mars
+from ._dadapt import ScaleByDadaptAdamState as ScaleByDadaptAdamState
+from ._dadapt import scale_by_dadapt_adam as scale_by_dadapt_adam
+from ._prodigy import ScaleByProdigyState as ScaleByProdigyState
+from ._prodigy import estimated_step_size as estimated_step_size
+from ._prodigy import scale_by_prodigy as scale_by_prodigy
+from ._schedule_free import ScaleByCorrectedRmsState as ScaleByCorrectedRmsState
+from ._schedule_free import ScheduleFreeState as ScheduleFreeState
+from ._schedule_free import scale_by_corrected_rms as scale_by_corrected_rms
+from ._schedule_free import schedule_free as schedule_free
+from ._schedule_free import schedule_free_eval_params as schedule_free_eval_params
+from ._muon import NS_COEFFICIENTS as NS_COEFFICIENTS
+from ._muon import EmaMomentumState as EmaMomentumState
+from ._muon import ema_momentum as ema_momentum
+from ._muon import orthogonalize as orthogonalize
+from ._soap import ScaleBySoapState as ScaleBySoapState
+from ._soap import scale_by_soap as scale_by_soap

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import (
-    PyTree,
-    ScalarOrSchedule,
-    cast_like,
-    check_hyperparam,
-    check_same_tree,
-    zeros_like_tree,
-)
-from .._hyper import with_hyperparams
+from .._base import PyTree, cast_like, check_same_tree, zeros_like_tree
+from .._hyper import block
+from .._math import update_moment
+from .._validate import FloatDtype, NonNegative, UnitInterval
 
 
 class ScaleByAdadeltaState(NamedTuple):
@@ -24,40 +19,9 @@ class ScaleByAdadeltaState(NamedTuple):
     e_x: PyTree
 
 
-def adadelta_rule(rho: Any, eps: Any, *, nu_dtype: Any = None):
-    """Adadelta rule with hyperparameter values given directly (see :func:`scale_by_adadelta`)."""
-
-    def init(params):
-        return ScaleByAdadeltaState(
-            zeros_like_tree(params, nu_dtype), zeros_like_tree(params, nu_dtype)
-        )
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.e_g, updates)
-        e_g = jax.tree.map(
-            lambda v, g: (rho * v + (1 - rho) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
-            state.e_g,
-            updates,
-        )
-        delta = jax.tree.map(
-            lambda g, v, u: jnp.sqrt(u + eps) / jnp.sqrt(v + eps) * g, updates, e_g, state.e_x
-        )
-        e_x = jax.tree.map(
-            lambda u, d: (rho * u + (1 - rho) * jnp.square(d)).astype(u.dtype), state.e_x, delta
-        )
-        return cast_like(delta, updates), ScaleByAdadeltaState(e_g, e_x)
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def check_adadelta_args(rho: Any, eps: Any) -> None:
-    check_hyperparam("rho", rho, 0.0, 1.0)
-    check_hyperparam("eps", eps, low=0.0)
-
-
+@block
 def scale_by_adadelta(
-    rho: ScalarOrSchedule = 0.9, eps: ScalarOrSchedule = 1e-6, *, nu_dtype: Any = None
+    rho: UnitInterval = 0.9, eps: NonNegative = 1e-6, *, nu_dtype: FloatDtype = None
 ) -> optax.GradientTransformationExtraArgs:
     """Rescales updates by the ratio of two running RMS values (Adadelta).
 
@@ -71,9 +35,34 @@ def scale_by_adadelta(
       nu_dtype: dtype of both accumulators; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with a :class:`ScaleByAdadeltaState` inside its hyperparameter state.
+      A transformation with ``rho`` and ``eps`` in its state, and a
+      :class:`ScaleByAdadeltaState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_adadelta(0.0, eps=9.0)
+      >>> u, _ = tx.update(jnp.array([4.0]), tx.init(jnp.zeros(1)))
+      >>> print(u)  # sqrt(0 + 9) / sqrt(16 + 9) * 4
+      [2.4]
+
+    References:
+      Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method";
+      ``torch.optim.Adadelta``; ``keras.optimizers.Adadelta``; ``optax.scale_by_adadelta``.
     """
-    check_adadelta_args(rho, eps)
-    return with_hyperparams(
-        lambda rho, eps: adadelta_rule(rho, eps, nu_dtype=nu_dtype), rho=rho, eps=eps
-    )
+
+    def init(params):
+        return ScaleByAdadeltaState(
+            zeros_like_tree(params, nu_dtype), zeros_like_tree(params, nu_dtype)
+        )
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.e_g, updates)
+        e_g = update_moment(updates, state.e_g, rho, 2)
+        delta = jax.tree.map(
+            lambda g, v, u: jnp.sqrt(u + eps) / jnp.sqrt(v + eps) * g, updates, e_g, state.e_x
+        )
+        e_x = update_moment(delta, state.e_x, rho, 2)
+        return cast_like(delta, updates), ScaleByAdadeltaState(e_g, e_x)
+
+    return optax.GradientTransformationExtraArgs(init, update)

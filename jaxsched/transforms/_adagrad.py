@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +11,14 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
-    moment_dtype,
+    full_like_tree,
     safe_increment,
     zero_count,
 )
-from .._hyper import with_hyperparams
+from .._hyper import block
+from .._validate import Flag, FloatDtype, NonNegative
 
 
 class ScaleByAdagradState(NamedTuple):
@@ -27,58 +26,14 @@ class ScaleByAdagradState(NamedTuple):
     sum_of_squares: PyTree
 
 
-def adagrad_rule(
-    initial_accumulator_value: Any,
-    eps: Any,
-    lr_decay: Any = 0.0,
-    *,
-    eps_in_sqrt: bool = True,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Adagrad rule with hyperparameter values given directly (see :func:`scale_by_adagrad`)."""
-
-    def init(params):
-        acc = jax.tree.map(
-            lambda p: jnp.full(
-                jnp.shape(p), initial_accumulator_value, moment_dtype(p.dtype, nu_dtype)
-            ),
-            params,
-        )
-        return ScaleByAdagradState(zero_count(), acc)
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.sum_of_squares, updates)
-        acc = jax.tree.map(
-            lambda a, g: (a + jnp.square(g.astype(a.dtype))).astype(a.dtype),
-            state.sum_of_squares,
-            updates,
-        )
-        # torch's lr_decay: the k-th update (0-based) is divided by 1 + k * lr_decay.
-        decay = 1 + state.count.astype(jnp.float32) * lr_decay
-
-        def scaled(g, a):
-            return g / (jnp.sqrt(a + eps) if eps_in_sqrt else jnp.sqrt(a) + eps) / decay
-
-        out = jax.tree.map(scaled, updates, acc)
-        return cast_like(out, updates), ScaleByAdagradState(safe_increment(state.count), acc)
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def check_adagrad_args(initial_accumulator_value: Any, eps: Any, lr_decay: Any = 0.0) -> None:
-    check_hyperparam("initial_accumulator_value", initial_accumulator_value, low=0.0)
-    check_hyperparam("eps", eps, low=0.0)
-    check_hyperparam("lr_decay", lr_decay, low=0.0)
-
-
+@block
 def scale_by_adagrad(
-    initial_accumulator_value: ScalarOrSchedule = 0.1,
-    eps: ScalarOrSchedule = 1e-7,
-    lr_decay: ScalarOrSchedule = 0.0,
+    initial_accumulator_value: NonNegative = 0.1,
+    eps: NonNegative = 1e-7,
+    lr_decay: NonNegative = 0.0,
     *,
-    eps_in_sqrt: bool = True,
-    nu_dtype: Any = None,
+    eps_in_sqrt: Flag = True,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Divides updates by the root of the sum of all squared updates so far (Adagrad).
 
@@ -96,14 +51,42 @@ def scale_by_adagrad(
       nu_dtype: dtype of the accumulator; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with a :class:`ScaleByAdagradState` inside its hyperparameter state.
+      A transformation with ``initial_accumulator_value``, ``eps`` and ``lr_decay`` in
+      its state, and a :class:`ScaleByAdagradState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_adagrad(0.0, eps=0.0)
+      >>> u, _ = tx.update(jnp.array([3.0, -4.0]), tx.init(jnp.zeros(2)))
+      >>> print(u)  # g / sqrt(g^2) on the first step
+      [ 1. -1.]
+
+    References:
+      Duchi, Hazan & Singer 2011, "Adaptive Subgradient Methods for Online Learning and
+      Stochastic Optimization"; ``torch.optim.Adagrad``; ``keras.optimizers.Adagrad``;
+      ``optax.scale_by_rss``.
     """
-    check_adagrad_args(initial_accumulator_value, eps, lr_decay)
-    return with_hyperparams(
-        lambda initial_accumulator_value, eps, lr_decay: adagrad_rule(
-            initial_accumulator_value, eps, lr_decay, eps_in_sqrt=eps_in_sqrt, nu_dtype=nu_dtype
-        ),
-        initial_accumulator_value=initial_accumulator_value,
-        eps=eps,
-        lr_decay=lr_decay,
-    )
+
+    def init(params):
+        acc = full_like_tree(params, initial_accumulator_value, nu_dtype)
+        return ScaleByAdagradState(zero_count(), acc)
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.sum_of_squares, updates)
+        # A running sum, not an average: every past gradient keeps its full weight.
+        acc = jax.tree.map(
+            lambda a, g: (a + jnp.square(g.astype(a.dtype))).astype(a.dtype),
+            state.sum_of_squares,
+            updates,
+        )
+        # torch's lr_decay: the k-th update (0-based) is divided by 1 + k * lr_decay.
+        decay = 1 + state.count.astype(jnp.float32) * lr_decay
+
+        def scaled(g, a):
+            return g / (jnp.sqrt(a + eps) if eps_in_sqrt else jnp.sqrt(a) + eps) / decay
+
+        out = jax.tree.map(scaled, updates, acc)
+        return cast_like(out, updates), ScaleByAdagradState(safe_increment(state.count), acc)
+
+    return optax.GradientTransformationExtraArgs(init, update)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +11,15 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args, update_moment
+from .._hyper import block
+from .._math import bias_correction, update_moment
+from .._validate import Decay, Flag, FloatDtype, NonNegative
 
 
 class ScaleByAdamaxState(NamedTuple):
@@ -28,50 +28,15 @@ class ScaleByAdamaxState(NamedTuple):
     nu: PyTree
 
 
-def adamax_rule(
-    b1: Any,
-    b2: Any,
-    eps: Any,
-    *,
-    eps_in_max: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Adamax rule with hyperparameter values given directly (see :func:`scale_by_adamax`)."""
-
-    def init(params):
-        return ScaleByAdamaxState(
-            zero_count(), zeros_like_tree(params, mu_dtype), zeros_like_tree(params, nu_dtype)
-        )
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.mu, updates)
-        mu = update_moment(updates, state.mu, b1, 1)
-
-        def norm(u, g):
-            size = jnp.abs(g.astype(u.dtype))
-            return jnp.maximum(b2 * u, size + eps if eps_in_max else size).astype(u.dtype)
-
-        nu = jax.tree.map(norm, state.nu, updates)
-        bc1, _ = bias_corrections(b1, b2, state.count)
-        if eps_in_max:
-            out = jax.tree.map(lambda m, u: m / (bc1 * u), mu, nu)
-        else:
-            out = jax.tree.map(lambda m, u: m / (bc1 * (u + eps)), mu, nu)
-        return cast_like(out, updates), ScaleByAdamaxState(safe_increment(state.count), mu, nu)
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
+@block
 def scale_by_adamax(
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-8,
+    b1: Decay = 0.9,
+    b2: Decay = 0.999,
+    eps: NonNegative = 1e-8,
     *,
-    eps_in_max: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
+    eps_in_max: Flag = False,
+    mu_dtype: FloatDtype = None,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Rescales updates by Adamax's bias-corrected momentum over an infinity norm.
 
@@ -88,14 +53,41 @@ def scale_by_adamax(
         promoted to float32.
 
     Returns:
-      A transformation with a :class:`ScaleByAdamaxState` inside its hyperparameter state.
+      A transformation with ``b1``, ``b2`` and ``eps`` in its state, and a
+      :class:`ScaleByAdamaxState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_adamax(eps=0.0)
+      >>> u, _ = tx.update(jnp.array([0.5, -2.0]), tx.init(jnp.zeros(2)))
+      >>> print(u)  # the first step is sign(g)
+      [ 1. -1.]
+
+    References:
+      Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", section 7.1;
+      ``torch.optim.Adamax``; ``keras.optimizers.Adamax``; ``optax.scale_by_adamax``.
     """
-    check_adam_args(b1, b2, eps)
-    return with_hyperparams(
-        lambda b1, b2, eps: adamax_rule(
-            b1, b2, eps, eps_in_max=eps_in_max, mu_dtype=mu_dtype, nu_dtype=nu_dtype
-        ),
-        b1=b1,
-        b2=b2,
-        eps=eps,
-    )
+
+    def init(params):
+        return ScaleByAdamaxState(
+            zero_count(), zeros_like_tree(params, mu_dtype), zeros_like_tree(params, nu_dtype)
+        )
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.mu, updates)
+        mu = update_moment(updates, state.mu, b1, 1)
+
+        def norm(u, g):
+            size = jnp.abs(g.astype(u.dtype))
+            return jnp.maximum(b2 * u, size + eps if eps_in_max else size).astype(u.dtype)
+
+        nu = jax.tree.map(norm, state.nu, updates)
+        bc1 = bias_correction(b1, state.count)
+        if eps_in_max:
+            out = jax.tree.map(lambda m, u: m / (bc1 * u), mu, nu)
+        else:
+            out = jax.tree.map(lambda m, u: m / (bc1 * (u + eps)), mu, nu)
+        return cast_like(out, updates), ScaleByAdamaxState(safe_increment(state.count), mu, nu)
+
+    return optax.GradientTransformationExtraArgs(init, update)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +11,15 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
+    params_needed,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
+from .._hyper import block
+from .._validate import AnyReal, FloatDtype, NonNegative
 
 
 class AsgdStepState(NamedTuple):
@@ -31,10 +31,38 @@ class AsgdAverageState(NamedTuple):
     average: PyTree
 
 
-def asgd_step_rule(
-    learning_rate: Any, lambd: Any, alpha: Any
+@block
+def asgd_step(
+    learning_rate: NonNegative = 1e-2,
+    lambd: NonNegative = 1e-4,
+    alpha: NonNegative = 0.75,
 ) -> optax.GradientTransformationExtraArgs:
-    """ASGD step with hyperparameter values given directly (see :func:`asgd_step`)."""
+    """ASGD's descent step ``p <- p (1 - lambd eta_k) - eta_k g``.
+
+    The returned update is ``-eta_k (g + lambd p)`` with the step size
+    ``eta_k = learning_rate / (1 + lambd learning_rate k)^alpha`` for the k-th update
+    (0-based), as ``torch.optim.ASGD``.
+
+    Args:
+      learning_rate: >= 0 (state key ``"learning_rate"``).
+      lambd: decay term, >= 0 (``"lambd"``).
+      alpha: power of the step-size decay, >= 0 (``"alpha"``).
+
+    Returns:
+      A transformation with the three arguments in its state; its ``update`` needs
+      ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.asgd_step(0.1, lambd=0.5)
+      >>> p = jnp.array([2.0])
+      >>> print(tx.update(jnp.array([1.0]), tx.init(p), p)[0])
+      [-0.2]
+
+    References:
+      Xu 2011, "Towards Optimal One Pass Large Scale Learning with Averaged Stochastic
+      Gradient Descent"; ``torch.optim.ASGD``.
+    """
 
     def init(params):
         del params
@@ -42,8 +70,7 @@ def asgd_step_rule(
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("asgd_step needs the parameters: call update(..., params=params)")
+        params_needed(params, "asgd_step")
         check_same_tree(updates, params, "params")
         k = state.count.astype(jnp.float32)
         eta = learning_rate / (1 + lambd * learning_rate * k) ** alpha
@@ -53,16 +80,48 @@ def asgd_step_rule(
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def asgd_average_rule(t0: Any, *, dtype: Any = None) -> optax.GradientTransformationExtraArgs:
-    """ASGD averaging with ``t0`` given directly (see :func:`asgd_average`)."""
+@block
+def asgd_average(
+    t0: AnyReal = 1e6, *, dtype: FloatDtype = None
+) -> optax.GradientTransformationExtraArgs:
+    """Keeps ASGD's running average of the iterates; passes the updates through unchanged.
+
+    Placed last in a chain, it sees the new parameters ``x = p + u`` and updates
+    ``ax <- x`` while ``mu_k == 1``, else ``ax <- ax + mu_k (x - ax)``, with
+    ``mu_0 = 1`` and ``mu_k = 1 / max(1, k - t0)`` for the k-th update (0-based), as
+    ``torch.optim.ASGD``: averaging starts after ``t0`` updates. Read the average with
+    :func:`averaged_params`.
+
+    Args:
+      t0: the update after which averaging starts, a finite number (state key ``"t0"``).
+      dtype: dtype of the average; default the parameter dtype promoted to float32.
+
+    Returns:
+      A transformation with ``t0`` in its state and an :class:`AsgdAverageState`
+      inside; its ``update`` needs ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.chain(jaxsched.sgd(1.0), jaxsched.transforms.asgd_average(t0=0))
+      >>> p = jnp.array([0.0])
+      >>> state = tx.init(p)
+      >>> for g in (-1.0, -1.0, -2.0):  # iterates 1, 2, 4; averaging from the third
+      ...     u, state = tx.update(jnp.array([g]), state, p)
+      ...     p = p + u
+      >>> print(p, jaxsched.transforms.averaged_params(state))
+      [4.] [3.]
+
+    References:
+      Polyak & Juditsky 1992, "Acceleration of Stochastic Approximation by Averaging";
+      ``torch.optim.ASGD`` (its ``ax``).
+    """
 
     def init(params):
         return AsgdAverageState(zero_count(), zeros_like_tree(params, dtype))
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("asgd_average needs the parameters: call update(..., params=params)")
+        params_needed(params, "asgd_average")
         check_same_tree(state.average, updates)
         k = state.count.astype(jnp.float32)
         mu = jnp.where(state.count == 0, 1.0, 1 / jnp.maximum(1.0, k - t0))
@@ -77,57 +136,30 @@ def asgd_average_rule(t0: Any, *, dtype: Any = None) -> optax.GradientTransforma
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def asgd_step(
-    learning_rate: ScalarOrSchedule = 1e-2,
-    lambd: ScalarOrSchedule = 1e-4,
-    alpha: ScalarOrSchedule = 0.75,
-) -> optax.GradientTransformationExtraArgs:
-    """ASGD's descent step ``p <- p (1 - lambd eta_k) - eta_k g``.
-
-    The returned update is ``-eta_k (g + lambd p)`` with the step size
-    ``eta_k = learning_rate / (1 + lambd learning_rate k)^alpha`` for the k-th update
-    (0-based), as ``torch.optim.ASGD`` (Xu 2011, "Towards Optimal One Pass Large Scale
-    Learning with Averaged Stochastic Gradient Descent").
-
-    Args:
-      learning_rate: >= 0 (state key ``"learning_rate"``).
-      lambd: decay term, >= 0 (``"lambd"``).
-      alpha: power of the step-size decay, >= 0 (``"alpha"``).
-
-    Returns:
-      A transformation with an :class:`AsgdStepState` inside its hyperparameter state.
-    """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    check_hyperparam("lambd", lambd, low=0.0)
-    check_hyperparam("alpha", alpha, low=0.0)
-    return with_hyperparams(asgd_step_rule, learning_rate=learning_rate, lambd=lambd, alpha=alpha)
-
-
-def asgd_average(t0: ScalarOrSchedule = 1e6, *, dtype: Any = None):
-    """Keeps ASGD's running average of the iterates; passes the updates through unchanged.
-
-    Placed last in a chain, it sees the new parameters ``x = p + u`` and updates
-    ``ax <- x`` while ``mu_k == 1``, else ``ax <- ax + mu_k (x - ax)``, with
-    ``mu_0 = 1`` and ``mu_k = 1 / max(1, k - t0)`` for the k-th update (0-based), as
-    ``torch.optim.ASGD``: averaging starts after ``t0`` updates. Read the average with
-    :func:`averaged_params`.
-
-    Args:
-      t0: the update after which averaging starts (state key ``"t0"``).
-      dtype: dtype of the average; default the parameter dtype promoted to float32.
-
-    Returns:
-      A transformation with an :class:`AsgdAverageState` inside its hyperparameter state.
-    """
-    check_hyperparam("t0", t0)
-    return with_hyperparams(lambda t0: asgd_average_rule(t0, dtype=dtype), t0=t0)
-
-
 def averaged_params(state: PyTree) -> PyTree:
     """The ASGD average of the iterates held in an optimizer state (from :func:`asgd_average`).
 
+    Args:
+      state: an optimizer state containing exactly one :class:`AsgdAverageState`
+        (the state of :func:`jaxsched.asgd`, :func:`jaxsched.torch.ASGD`, or a chain
+        ending in :func:`asgd_average`).
+
+    Returns:
+      The average, a pytree like the parameters.
+
     Raises:
       ValueError: if the state holds no :class:`AsgdAverageState` or more than one.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.asgd(0.1, lambd=0.0, t0=0)
+      >>> p = jnp.array([1.0])
+      >>> u, state = tx.update(jnp.array([1.0]), tx.init(p), p)
+      >>> print(p + u, jaxsched.transforms.averaged_params(state))
+      [0.9] [0.9]
+
+    References:
+      ``torch.optim.ASGD``'s ``state["ax"]``.
     """
     found = [
         leaf.average

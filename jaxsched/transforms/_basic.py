@@ -1,105 +1,79 @@
-"""Scaling, the learning rate, sign flips and weight decay: the smallest building blocks.
-
-Each block exists twice: a ``*_rule`` factory that takes hyperparameter values (numbers
-or arrays) and holds no hyperparameters in its state — used to compose optimizers under
-one :func:`~jaxsched.with_hyperparams` — and the public block, which keeps its
-hyperparameters in its state.
-"""
+"""Scaling, the learning rate, sign flips and weight decay: the smallest building blocks."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import PyTree, ScalarOrSchedule, cast_like, check_hyperparam, check_same_tree
-from .._hyper import with_hyperparams
-
-MaskOrFn = PyTree | Callable[[PyTree], PyTree] | None
-
-
-class EmptyState(NamedTuple):
-    """State of a block that keeps nothing between updates."""
+from .._base import cast_like, check_same_tree, params_needed, resolve_mask, stateless
+from .._hyper import block
+from .._validate import AnyReal, Mask, NonNegative
 
 
-def stateless(fn: Callable[..., PyTree]) -> optax.GradientTransformationExtraArgs:
-    def init(params):
-        del params
-        return EmptyState()
-
-    def update(updates, state, params=None, **extra):
-        del extra
-        return fn(updates, params), state
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def scale_rule(factor: Any) -> optax.GradientTransformationExtraArgs:
-    """``u <- factor * u`` (factor may be an array)."""
-    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: factor * g, u), u))
-
-
-def learning_rate_rule(learning_rate: Any) -> optax.GradientTransformationExtraArgs:
-    """``u <- -learning_rate * u``: the descent step."""
-    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: -learning_rate * g, u), u))
-
-
-def negate_rule() -> optax.GradientTransformationExtraArgs:
-    """``u <- -u``: turns a descent rule into ascent (torch's ``maximize=True``)."""
-    return stateless(lambda u, p: jax.tree.map(jnp.negative, u))
-
-
-def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
-    if mask is None:
-        return jax.tree.map(lambda _: True, params)
-    return mask(params) if callable(mask) else mask
-
-
-def decayed_weights_rule(weight_decay: Any, mask: MaskOrFn = None):
-    """``u <- u + weight_decay * p`` on the leaves where ``mask`` is True."""
-
-    def add(updates, params):
-        if params is None:
-            raise ValueError("weight decay needs the parameters: call update(..., params=params)")
-        check_same_tree(params, updates, against="the parameters")
-        chosen = resolve_mask(mask, params)
-        out = jax.tree.map(
-            lambda u, p, m: u + weight_decay * p if m else u, updates, params, chosen
-        )
-        return cast_like(out, updates)
-
-    return stateless(add)
-
-
-def scale(factor: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
+@block
+def scale(factor: AnyReal) -> optax.GradientTransformationExtraArgs:
     """Multiplies updates by ``factor``: ``u <- factor * u``.
 
     Args:
       factor: a number, a jax scalar or a schedule; kept in the state as ``"factor"``.
+
+    Returns:
+      A transformation with ``factor`` in its state.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale(0.5)
+      >>> u, _ = tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))
+      >>> print(u)
+      [0.5 0.5]
+
+    References:
+      ``optax.scale``.
     """
-    check_hyperparam("factor", factor)
-    return with_hyperparams(scale_rule, factor=factor)
+    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: factor * g, u), u))
 
 
-def scale_by_learning_rate(
-    learning_rate: ScalarOrSchedule,
-) -> optax.GradientTransformationExtraArgs:
+@block
+def scale_by_learning_rate(learning_rate: NonNegative) -> optax.GradientTransformationExtraArgs:
     """The descent step ``u <- -learning_rate * u``.
 
     Args:
       learning_rate: a non-negative number, jax scalar or schedule ``step -> value``
         (update k, 0-based, uses ``schedule(k)``); kept in the state as
         ``"learning_rate"``, which reports the rate applied by the most recent update.
+
+    Returns:
+      A transformation with ``learning_rate`` in its state.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_learning_rate(0.1)
+      >>> u, state = tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))
+      >>> print(u, jaxsched.hyperparams(state)["learning_rate"])
+      [-0.1 -0.1] 0.1
+
+    References:
+      ``optax.scale_by_learning_rate``.
     """
-    check_hyperparam("learning_rate", learning_rate, low=0.0)
-    return with_hyperparams(learning_rate_rule, learning_rate=learning_rate)
+    return stateless(lambda u, p: cast_like(jax.tree.map(lambda g: -learning_rate * g, u), u))
 
 
+def negate() -> optax.GradientTransformationExtraArgs:
+    """``u <- -u``: turns a descent rule into ascent (torch's ``maximize=True``).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.negate()
+      >>> print(tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))[0])
+      [-1. -1.]
+    """
+    return stateless(lambda u, p: jax.tree.map(jnp.negative, u))
+
+
+@block
 def add_decayed_weights(
-    weight_decay: ScalarOrSchedule, mask: MaskOrFn = None
+    weight_decay: NonNegative, mask: Mask = None
 ) -> optax.GradientTransformationExtraArgs:
     """Adds the weights times a factor: ``u <- u + weight_decay * p``.
 
@@ -112,8 +86,55 @@ def add_decayed_weights(
       weight_decay: non-negative number, jax scalar or schedule; kept as ``"weight_decay"``.
       mask: a pytree of bools like the params (or a function params -> such a tree);
         leaves with False are not decayed.
+
+    Returns:
+      A transformation with ``weight_decay`` in its state; its ``update`` needs ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.add_decayed_weights(0.1)
+      >>> p = jnp.array([1.0, 2.0])
+      >>> print(tx.update(jnp.zeros(2), tx.init(p), p)[0])
+      [0.1 0.2]
+
+    References:
+      ``optax.add_decayed_weights``; ``torch.optim.AdamW``.
     """
-    check_hyperparam("weight_decay", weight_decay, low=0.0)
-    return with_hyperparams(
-        lambda weight_decay: decayed_weights_rule(weight_decay, mask), weight_decay=weight_decay
-    )
+
+    def add(updates, params):
+        params_needed(params, "weight_decay")
+        check_same_tree(params, updates, against="the parameters")
+        chosen = resolve_mask(mask, params)
+        out = jax.tree.map(
+            lambda u, p, m: u + weight_decay * p if m else u, updates, params, chosen
+        )
+        return cast_like(out, updates)
+
+    return stateless(add)
+
+
+def descent(
+    rule: optax.GradientTransformation,
+    learning_rate: NonNegative,
+    weight_decay: NonNegative | None = None,
+    *,
+    decoupled: bool = False,
+    mask: Mask = None,
+    maximize: bool = False,
+) -> optax.GradientTransformation:
+    """``p <- p - learning_rate * rule(g)``, with weight decay placed as asked.
+
+    The one assembly of descent optimizers. Coupled (L2, torch's ``weight_decay``):
+    ``g <- g + weight_decay * p`` before the rule. Decoupled (Loshchilov & Hutter 2019):
+    ``weight_decay * p`` is added after the rule, so
+    ``p <- p - learning_rate * (rule(g) + weight_decay * p)``. ``weight_decay=None``
+    leaves it out (and ``update`` needs no ``params``). ``maximize`` negates the gradient
+    first (torch's ``maximize=True``).
+    """
+    blocks = [negate()] if maximize else []
+    decay = [] if weight_decay is None else [add_decayed_weights(weight_decay, mask)]
+    if decoupled:
+        blocks += [rule, *decay]
+    else:
+        blocks += [*decay, rule]
+    return optax.chain(*blocks, scale_by_learning_rate(learning_rate))

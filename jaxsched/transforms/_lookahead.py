@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +11,14 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
-    check_int,
     check_same_tree,
+    params_needed,
     safe_increment,
     zero_count,
 )
-from .._hyper import with_hyperparams
+from .._hyper import block
+from .._validate import Steps, Transformation, UnitInterval
 
 
 class LookaheadState(NamedTuple):
@@ -37,19 +36,58 @@ class LookaheadState(NamedTuple):
     inner_state: PyTree
 
 
-def lookahead_rule(
-    inner: optax.GradientTransformation, slow_step_size: Any, *, sync_period: int
+@block
+def lookahead(
+    inner: Transformation,
+    sync_period: Steps = 6,
+    slow_step_size: UnitInterval = 0.5,
 ) -> optax.GradientTransformationExtraArgs:
-    """Lookahead with ``slow_step_size`` given directly (see :func:`lookahead`)."""
+    """Lookahead: every ``sync_period`` updates, pull the weights back towards slow weights.
+
+    The fast weights follow ``inner``. After update ``k`` (1-based) with
+    ``k % sync_period == 0`` the slow weights move ``slow <- slow + slow_step_size *
+    (fast - slow)`` and the parameters are reset to them. Unlike
+    ``optax.lookahead``, the parameters stay an ordinary pytree: the slow weights
+    (starting at the initial parameters) are kept in the state, and on a
+    synchronising update the returned update moves the parameters straight to the
+    new slow weights. ``update`` therefore needs ``params``.
+
+    Args:
+      inner: the fast optimizer (any optax transformation).
+      sync_period: k, an integer >= 1, the number of fast updates between
+        synchronisations.
+      slow_step_size: alpha in [0, 1]; number, jax scalar or schedule (state key
+        ``"slow_step_size"``).
+
+    Returns:
+      A transformation whose state holds ``slow_step_size`` and a :class:`LookaheadState`
+      (with the inner optimizer's state, hyperparameters included).
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.lookahead(jaxsched.sgd(1.0), sync_period=2, slow_step_size=0.5)
+      >>> p = jnp.array([0.0])
+      >>> state = tx.init(p)
+      >>> for _ in range(2):  # fast weights reach 2; the sync pulls them back halfway
+      ...     u, state = tx.update(jnp.array([-1.0]), state, p)
+      ...     p = p + u
+      >>> print(p)
+      [1.]
+
+    References:
+      Zhang et al. 2019, "Lookahead Optimizer: k steps forward, 1 step back";
+      ``optax.lookahead``.
+    """
     inner = optax.with_extra_args_support(inner)
 
     def init(params):
-        slow = jax.tree.map(lambda p: jnp.array(p, copy=True), params)
+        # A copy (keeping the parameters' sharding), so that donating the parameters
+        # to a jitted step never donates the slow weights too.
+        slow = jax.tree.map(jnp.copy, params)
         return LookaheadState(zero_count(), slow, inner.init(params))
 
     def update(updates, state, params=None, **extra):
-        if params is None:
-            raise ValueError("lookahead needs the parameters: call update(..., params=params)")
+        params_needed(params, "lookahead")
         check_same_tree(state.slow, updates)
         fast_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
         sync = state.count % sync_period == sync_period - 1
@@ -67,34 +105,3 @@ def lookahead_rule(
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
-
-
-def lookahead(
-    inner: optax.GradientTransformation,
-    sync_period: int = 6,
-    slow_step_size: ScalarOrSchedule = 0.5,
-) -> optax.GradientTransformationExtraArgs:
-    """Lookahead: every ``sync_period`` updates, pull the weights back towards slow weights.
-
-    The fast weights follow ``inner``. After update ``k`` (1-based) with
-    ``k % sync_period == 0`` the slow weights move ``slow <- slow + slow_step_size *
-    (fast - slow)`` and the parameters are reset to them. Unlike
-    ``optax.lookahead``, the parameters stay an ordinary pytree: the slow weights
-    (starting at the initial parameters) are kept in the state, and on a
-    synchronising update the returned update moves the parameters straight to the
-    new slow weights. ``update`` therefore needs ``params``.
-
-    Args:
-      inner: the fast optimizer (any optax transformation).
-      sync_period: k >= 1, the number of fast updates between synchronisations.
-      slow_step_size: alpha in [0, 1] (state key ``"slow_step_size"``).
-
-    Returns:
-      A transformation whose state holds ``slow_step_size`` and a :class:`LookaheadState`.
-    """
-    sync_period = check_int("sync_period", sync_period, low=1)
-    check_hyperparam("slow_step_size", slow_step_size, 0.0, 1.0)
-    return with_hyperparams(
-        lambda slow_step_size: lookahead_rule(inner, slow_step_size, sync_period=sync_period),
-        slow_step_size=slow_step_size,
-    )

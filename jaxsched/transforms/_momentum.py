@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,15 +11,14 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
+from .._hyper import block
+from .._validate import Flag, FloatDtype, UnitInterval
 
 
 class TraceState(NamedTuple):
@@ -27,15 +26,46 @@ class TraceState(NamedTuple):
     trace: PyTree
 
 
-def trace_rule(
-    momentum: Any,
-    dampening: Any = 0.0,
+@block
+def trace(
+    momentum: UnitInterval,
+    dampening: UnitInterval = 0.0,
     *,
-    nesterov: bool = False,
-    zero_init: bool = False,
-    dtype: Any = None,
+    nesterov: Flag = False,
+    zero_init: Flag = False,
+    dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Momentum rule with hyperparameter values given directly (see :func:`trace`)."""
+    """Momentum buffer ``b <- momentum * b + (1 - dampening) * u``.
+
+    Output ``b`` (heavy ball), or ``u + momentum * b`` with ``nesterov=True``. As in
+    ``torch.optim.SGD``, the first update sets ``b = u`` (no dampening); with
+    ``zero_init=True`` the buffer starts at zero instead, which gives the exponential
+    moving average of the seeds' "SGDM", ``m <- b m + (1 - b) g``, as
+    ``trace(b, dampening=b, zero_init=True)``. Placed after
+    :func:`scale_by_learning_rate` it is Keras's SGD, whose buffer holds ``-lr * g``.
+
+    Args:
+      momentum: in [0, 1]; number, jax scalar or schedule (``"momentum"`` in the state).
+      dampening: in [0, 1] (``"dampening"``).
+      nesterov: Nesterov momentum (Sutskever et al. 2013, torch's form).
+      zero_init: start the buffer at zero instead of copying the first update.
+      dtype: dtype of the buffer; default the update dtype promoted to float32.
+
+    Returns:
+      A transformation with ``momentum`` and ``dampening`` in its state.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.trace(0.9)
+      >>> state = tx.init(jnp.zeros(1))
+      >>> u, state = tx.update(jnp.ones(1), state)
+      >>> u, state = tx.update(jnp.ones(1), state)
+      >>> print(u)
+      [1.9]
+
+    References:
+      Polyak 1964; Sutskever et al. 2013; ``torch.optim.SGD``; ``optax.trace``.
+    """
 
     def init(params):
         return TraceState(zero_count(), zeros_like_tree(params, dtype))
@@ -54,38 +84,3 @@ def trace_rule(
         return cast_like(out, updates), TraceState(safe_increment(state.count), buf)
 
     return optax.GradientTransformationExtraArgs(init, update)
-
-
-def trace(
-    momentum: ScalarOrSchedule,
-    dampening: ScalarOrSchedule = 0.0,
-    *,
-    nesterov: bool = False,
-    zero_init: bool = False,
-    dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Momentum buffer ``b <- momentum * b + (1 - dampening) * u``.
-
-    Output ``b`` (heavy ball), or ``u + momentum * b`` with ``nesterov=True``. As in
-    ``torch.optim.SGD``, the first update sets ``b = u`` (no dampening); with
-    ``zero_init=True`` the buffer starts at zero instead, which gives the exponential
-    moving average of the seeds' "SGDM", ``m <- b m + (1 - b) g``, as
-    ``trace(b, dampening=b, zero_init=True)``. Placed after
-    :func:`scale_by_learning_rate` it is Keras's SGD, whose buffer holds ``-lr * g``.
-
-    Args:
-      momentum: in [0, 1]; number, jax scalar or schedule (``"momentum"`` in the state).
-      dampening: in [0, 1] (``"dampening"``).
-      nesterov: Nesterov momentum (Sutskever et al. 2013, torch's form).
-      zero_init: start the buffer at zero instead of copying the first update.
-      dtype: dtype of the buffer; default the update dtype promoted to float32.
-    """
-    check_hyperparam("momentum", momentum, 0.0, 1.0)
-    check_hyperparam("dampening", dampening, 0.0, 1.0)
-    return with_hyperparams(
-        lambda momentum, dampening: trace_rule(
-            momentum, dampening, nesterov=nesterov, zero_init=zero_init, dtype=dtype
-        ),
-        momentum=momentum,
-        dampening=dampening,
-    )

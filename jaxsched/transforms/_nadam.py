@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,16 +11,15 @@ import optax
 from .._base import (
     Array,
     PyTree,
-    ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args, update_moment
+from .._hyper import block
+from .._math import bias_correction, update_moment
+from .._validate import Decay, FloatDtype, NonNegative
 
 
 class ScaleByNadamState(NamedTuple):
@@ -30,66 +29,15 @@ class ScaleByNadamState(NamedTuple):
     nu: PyTree
 
 
-def nadam_rule(
-    b1: Any,
-    b2: Any,
-    eps: Any,
-    momentum_decay: Any = 4e-3,
-    *,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Nadam rule with hyperparameter values given directly (see :func:`scale_by_nadam`)."""
-
-    def init(params):
-        return ScaleByNadamState(
-            zero_count(),
-            jnp.ones([], jnp.float32),
-            zeros_like_tree(params, mu_dtype),
-            zeros_like_tree(params, nu_dtype),
-        )
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.mu, updates)
-        t = state.count.astype(jnp.float32) + 1
-
-        def momentum_cache(step):
-            return b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
-
-        mu_t, mu_next = momentum_cache(t), momentum_cache(t + 1)
-        mu_product = state.mu_product * mu_t
-        mu_product_next = mu_product * mu_next
-        mu = update_moment(updates, state.mu, b1, 1)
-        nu = update_moment(updates, state.nu, b2, 2)
-        _, bc2 = bias_corrections(b1, b2, state.count)
-
-        def direction(g, m, v):
-            denom = jnp.sqrt(v / bc2) + eps
-            return (1 - mu_t) / (1 - mu_product) * g / denom + (
-                mu_next / (1 - mu_product_next)
-            ) * m / denom
-
-        out = jax.tree.map(direction, updates, mu, nu)
-        new_state = ScaleByNadamState(safe_increment(state.count), mu_product, mu, nu)
-        return cast_like(out, updates), new_state
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def check_nadam_args(b1: Any, b2: Any, eps: Any, momentum_decay: Any) -> None:
-    check_adam_args(b1, b2, eps)
-    check_hyperparam("momentum_decay", momentum_decay, low=0.0)
-
-
+@block
 def scale_by_nadam(
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-8,
-    momentum_decay: ScalarOrSchedule = 4e-3,
+    b1: Decay = 0.9,
+    b2: Decay = 0.999,
+    eps: NonNegative = 1e-8,
+    momentum_decay: NonNegative = 4e-3,
     *,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
+    mu_dtype: FloatDtype = None,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Rescales updates by Nadam's Nesterov-corrected moments.
 
@@ -112,15 +60,52 @@ def scale_by_nadam(
         The product ``P_t`` is float32, as in torch and Keras.
 
     Returns:
-      A transformation with a :class:`ScaleByNadamState` inside its hyperparameter state.
+      A transformation with ``b1``, ``b2``, ``eps`` and ``momentum_decay`` in its state,
+      and a :class:`ScaleByNadamState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_nadam()
+      >>> u, _ = tx.update(jnp.array([0.5, -2.0]), tx.init(jnp.zeros(2)))
+      >>> print(u.round(4))  # sign(g) plus the look-ahead term mu_2 / (1 - P_2) * m / den
+      [ 1.0565 -1.0565]
+
+    References:
+      Dozat 2016, "Incorporating Nesterov Momentum into Adam"; ``torch.optim.NAdam``;
+      ``keras.optimizers.Nadam``.
     """
-    check_nadam_args(b1, b2, eps, momentum_decay)
-    return with_hyperparams(
-        lambda b1, b2, eps, momentum_decay: nadam_rule(
-            b1, b2, eps, momentum_decay, mu_dtype=mu_dtype, nu_dtype=nu_dtype
-        ),
-        b1=b1,
-        b2=b2,
-        eps=eps,
-        momentum_decay=momentum_decay,
-    )
+
+    def init(params):
+        return ScaleByNadamState(
+            zero_count(),
+            jnp.ones([], jnp.float32),
+            zeros_like_tree(params, mu_dtype),
+            zeros_like_tree(params, nu_dtype),
+        )
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.mu, updates)
+        t = state.count.astype(jnp.float32) + 1
+
+        def momentum_cache(step):
+            return b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+
+        mu_t, mu_next = momentum_cache(t), momentum_cache(t + 1)
+        mu_product = state.mu_product * mu_t
+        mu_product_next = mu_product * mu_next
+        mu = update_moment(updates, state.mu, b1, 1)
+        nu = update_moment(updates, state.nu, b2, 2)
+        bc2 = bias_correction(b2, state.count)
+
+        def direction(g, m, v):
+            denom = jnp.sqrt(v / bc2) + eps
+            return (1 - mu_t) / (1 - mu_product) * g / denom + (
+                mu_next / (1 - mu_product_next)
+            ) * m / denom
+
+        out = jax.tree.map(direction, updates, mu, nu)
+        new_state = ScaleByNadamState(safe_increment(state.count), mu_product, mu, nu)
+        return cast_like(out, updates), new_state
+
+    return optax.GradientTransformationExtraArgs(init, update)

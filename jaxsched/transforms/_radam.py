@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,14 +13,14 @@ from .._base import (
     PyTree,
     ScalarOrSchedule,
     cast_like,
-    check_hyperparam,
     check_same_tree,
     safe_increment,
     zero_count,
     zeros_like_tree,
 )
-from .._hyper import with_hyperparams
-from ._adam import bias_corrections, check_adam_args, update_moment
+from .._hyper import block
+from .._math import bias_corrections, update_moment
+from .._validate import Decay, FloatDtype, NonNegative, Real
 
 
 class ScaleByRadamState(NamedTuple):
@@ -29,16 +29,49 @@ class ScaleByRadamState(NamedTuple):
     nu: PyTree
 
 
-def radam_rule(
-    b1: Any,
-    b2: Any,
-    eps: Any,
-    threshold: Any = 5.0,
+@block
+def scale_by_radam(
+    b1: Decay = 0.9,
+    b2: Decay = 0.999,
+    eps: NonNegative = 1e-8,
+    # At least 4: for 2 < rho_t < 4 the rectification ratio would be negative.
+    threshold: Annotated[ScalarOrSchedule, Real(low=4.0)] = 5.0,
     *,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
+    mu_dtype: FloatDtype = None,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """RAdam rule with hyperparameter values given directly (see :func:`scale_by_radam`)."""
+    """Rescales updates by Adam's moments with RAdam's variance rectification.
+
+    ``m``, ``v`` as Adam; ``t`` the 1-based step, ``bc1 = 1 - b1^t``, ``bc2 = 1 - b2^t``,
+    ``rho_inf = 2 / (1 - b2) - 1``, ``rho_t = rho_inf - 2 t b2^t / bc2``. If
+    ``rho_t > threshold``:
+    ``r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))``
+    and the output is ``(m / bc1) r sqrt(bc2) / (sqrt(v) + eps)``; otherwise the
+    momentum step ``m / bc1``. This is ``torch.optim.RAdam`` and the authors' code
+    (eps on the raw ``sqrt(v)``, strict ``>``); optax's ``scale_by_radam`` differs
+    (``>=``, eps on the corrected ``v``).
+
+    Args:
+      b1, b2: decay rates in [0, 1) (state keys ``"b1"``, ``"b2"``).
+      eps: >= 0 (``"eps"``).
+      threshold: rectify when ``rho_t`` exceeds it; >= 4 (``"threshold"``).
+      mu_dtype, nu_dtype: moment dtypes; default the parameter dtype promoted to float32.
+
+    Returns:
+      A transformation with ``b1``, ``b2``, ``eps`` and ``threshold`` in its state, and
+      a :class:`ScaleByRadamState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_radam()
+      >>> u, _ = tx.update(jnp.array([0.5, -2.0]), tx.init(jnp.zeros(2)))
+      >>> print(u)  # rho_1 = 1 <= 5: the momentum step m / bc1 = g
+      [ 0.5 -2. ]
+
+    References:
+      Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and Beyond";
+      ``torch.optim.RAdam``; ``optax.scale_by_radam``.
+    """
 
     def init(params):
         return ScaleByRadamState(
@@ -67,49 +100,3 @@ def radam_rule(
         return cast_like(out, updates), ScaleByRadamState(safe_increment(state.count), mu, nu)
 
     return optax.GradientTransformationExtraArgs(init, update)
-
-
-def check_radam_args(b1: Any, b2: Any, eps: Any, threshold: Any = 5.0) -> None:
-    check_adam_args(b1, b2, eps)
-    check_hyperparam("threshold", threshold, low=4.0)
-
-
-def scale_by_radam(
-    b1: ScalarOrSchedule = 0.9,
-    b2: ScalarOrSchedule = 0.999,
-    eps: ScalarOrSchedule = 1e-8,
-    threshold: ScalarOrSchedule = 5.0,
-    *,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """Rescales updates by Adam's moments with RAdam's variance rectification.
-
-    ``m``, ``v`` as Adam; ``t`` the 1-based step, ``bc1 = 1 - b1^t``, ``bc2 = 1 - b2^t``,
-    ``rho_inf = 2 / (1 - b2) - 1``, ``rho_t = rho_inf - 2 t b2^t / bc2``. If
-    ``rho_t > threshold``:
-    ``r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))``
-    and the output is ``(m / bc1) r sqrt(bc2) / (sqrt(v) + eps)``; otherwise the
-    momentum step ``m / bc1``. This is ``torch.optim.RAdam`` and the authors' code
-    (eps on the raw ``sqrt(v)``, strict ``>``); optax's ``scale_by_radam`` differs
-    (``>=``, eps on the corrected ``v``).
-
-    Args:
-      b1, b2: decay rates in [0, 1) (state keys ``"b1"``, ``"b2"``).
-      eps: >= 0 (``"eps"``).
-      threshold: rectify when ``rho_t`` exceeds it; >= 4 (``"threshold"``).
-      mu_dtype, nu_dtype: moment dtypes; default the parameter dtype promoted to float32.
-
-    Returns:
-      A transformation with a :class:`ScaleByRadamState` inside its hyperparameter state.
-    """
-    check_radam_args(b1, b2, eps, threshold)
-    return with_hyperparams(
-        lambda b1, b2, eps, threshold: radam_rule(
-            b1, b2, eps, threshold, mu_dtype=mu_dtype, nu_dtype=nu_dtype
-        ),
-        b1=b1,
-        b2=b2,
-        eps=eps,
-        threshold=threshold,
-    )

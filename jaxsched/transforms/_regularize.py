@@ -3,25 +3,57 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import PyTree, ScalarOrSchedule, cast_like, check_hyperparam, check_same_tree, path_str
-from .._hyper import with_hyperparams
-from ._basic import MaskOrFn, resolve_mask, stateless
+from .._base import (
+    PyTree,
+    cast_like,
+    check_same_tree,
+    params_needed,
+    path_str,
+    resolve_mask,
+    stateless,
+)
+from .._hyper import block
+from .._validate import Count, Mask, NonNegative, validated
 
 DECAY_EXCLUDE = r"bias|scale|norm"
 
 
-def l1_rule(l1: Any, mask: MaskOrFn = None) -> optax.GradientTransformationExtraArgs:
-    """``u <- u + l1 * sign(p)`` on the leaves where ``mask`` is True."""
+@block
+def add_l1(l1: NonNegative, mask: Mask = None) -> optax.GradientTransformationExtraArgs:
+    """Adds the (sub)gradient of the L1 penalty ``l1 * sum|w|``: ``u <- u + l1 * sign(p)``.
+
+    Placed before the optimizer's rule, as coupled L2 is
+    (:func:`~jaxsched.transforms.add_decayed_weights`), it is L1 regularisation of the
+    loss (``sign(0) = 0``); it pushes weights towards exactly zero (sparsity) where L2
+    only shrinks them.
+
+    Args:
+      l1: coefficient, >= 0, number, jax scalar or schedule (``"l1"`` in the state).
+      mask: a pytree of bools like the params, or a function params -> such a tree
+        (e.g. :func:`decay_mask`); leaves with False get no penalty.
+
+    Returns:
+      A transformation with ``l1`` in its state; its ``update`` needs ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.add_l1(0.1)
+      >>> p = jnp.array([2.0, 0.0, -3.0])
+      >>> print(tx.update(jnp.zeros(3), tx.init(p), p)[0])
+      [ 0.1  0.  -0.1]
+
+    References:
+      Tibshirani 1996, "Regression Shrinkage and Selection via the Lasso";
+      ``optax.add_decayed_weights`` (its L2 counterpart).
+    """
 
     def add(updates, params):
-        if params is None:
-            raise ValueError("add_l1 needs the parameters: call update(..., params=params)")
+        params_needed(params, "add_l1")
         check_same_tree(updates, params, "params")
         chosen = resolve_mask(mask, params)
         out = jax.tree.map(
@@ -32,23 +64,8 @@ def l1_rule(l1: Any, mask: MaskOrFn = None) -> optax.GradientTransformationExtra
     return stateless(add)
 
 
-def add_l1(l1: ScalarOrSchedule, mask: MaskOrFn = None) -> optax.GradientTransformationExtraArgs:
-    """Adds the (sub)gradient of the L1 penalty ``l1 * sum|w|``: ``u <- u + l1 * sign(p)``.
-
-    Placed before the optimizer's rule, as coupled L2 is (:func:`add_decayed_weights`),
-    it is L1 regularisation of the loss (``sign(0) = 0``); it pushes weights towards
-    exactly zero (sparsity) where L2 only shrinks them.
-
-    Args:
-      l1: coefficient, >= 0, number, jax scalar or schedule (``"l1"`` in the state).
-      mask: a pytree of bools like the params, or a function params -> such a tree
-        (e.g. :func:`decay_mask`); leaves with False get no penalty.
-    """
-    check_hyperparam("l1", l1, low=0.0)
-    return with_hyperparams(lambda l1: l1_rule(l1, mask), l1=l1)
-
-
-def decay_mask(params: PyTree, *, exclude: str = DECAY_EXCLUDE, min_ndim: int = 2) -> PyTree:
+@validated
+def decay_mask(params: PyTree, *, exclude: str = DECAY_EXCLUDE, min_ndim: Count = 2) -> PyTree:
     """Which parameters to regularise: weights yes, biases and normalisation scales no.
 
     A leaf gets False if it has fewer than ``min_ndim`` dimensions (biases, norm scales,
@@ -58,8 +75,8 @@ def decay_mask(params: PyTree, *, exclude: str = DECAY_EXCLUDE, min_ndim: int = 
     This is the usual practice (e.g. BERT's and timm's "no weight decay" groups): the
     penalty goes on the weights, not on the biases.
 
-    Use it as the mask of :func:`add_decayed_weights`, :func:`add_l1`, or as
-    ``labels`` logic for :func:`jaxsched.partition`:
+    Use it as the mask of :func:`~jaxsched.transforms.add_decayed_weights`,
+    :func:`add_l1`, or as ``labels`` logic for :func:`jaxsched.partition`:
     ``add_decayed_weights(1e-4, mask=decay_mask)``.
 
     Args:
@@ -69,6 +86,16 @@ def decay_mask(params: PyTree, *, exclude: str = DECAY_EXCLUDE, min_ndim: int = 
 
     Returns:
       A pytree of Python bools with the structure of ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
+      >>> jaxsched.decay_mask(params)
+      {'dense': {'bias': False, 'kernel': True}}
+
+    References:
+      Devlin et al. 2019 (BERT's ``exclude_from_weight_decay``); ``timm``'s
+      ``param_groups_weight_decay``; the ``mask`` of ``optax.adamw``.
     """
     pattern = re.compile(exclude, re.IGNORECASE)
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import (
-    PyTree,
-    ScalarOrSchedule,
-    cast_like,
-    check_hyperparam,
-    check_same_tree,
-    moment_dtype,
-    zeros_like_tree,
-)
-from .._hyper import with_hyperparams
+from .._base import PyTree, cast_like, check_same_tree, full_like_tree, zeros_like_tree
+from .._hyper import block
+from .._math import update_moment
+from .._validate import Flag, FloatDtype, NonNegative, UnitInterval
 
 
 class ScaleByRmsState(NamedTuple):
@@ -25,65 +19,16 @@ class ScaleByRmsState(NamedTuple):
     mu: PyTree | None
 
 
-def rms_rule(
-    decay: Any,
-    eps: Any,
-    initial_scale: Any = 0.0,
-    *,
-    eps_in_sqrt: bool = True,
-    centered: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
-) -> optax.GradientTransformationExtraArgs:
-    """RMS rule with hyperparameter values given directly (see :func:`scale_by_rms`)."""
-
-    def init(params):
-        nu = jax.tree.map(
-            lambda p: jnp.full(jnp.shape(p), initial_scale, moment_dtype(p.dtype, nu_dtype)),
-            params,
-        )
-        return ScaleByRmsState(nu, zeros_like_tree(params, mu_dtype) if centered else None)
-
-    def update(updates, state, params=None, **extra):
-        del params, extra
-        check_same_tree(state.nu, updates)
-        nu = jax.tree.map(
-            lambda v, g: (decay * v + (1 - decay) * jnp.square(g.astype(v.dtype))).astype(v.dtype),
-            state.nu,
-            updates,
-        )
-        if centered:
-            mu = jax.tree.map(
-                lambda m, g: (decay * m + (1 - decay) * g).astype(m.dtype), state.mu, updates
-            )
-            variance = jax.tree.map(lambda v, m: v - jnp.square(m), nu, mu)
-        else:
-            mu, variance = None, nu
-
-        def scaled(g, var):
-            return g / (jnp.sqrt(var + eps) if eps_in_sqrt else jnp.sqrt(var) + eps)
-
-        out = jax.tree.map(scaled, updates, variance)
-        return cast_like(out, updates), ScaleByRmsState(nu, mu)
-
-    return optax.GradientTransformationExtraArgs(init, update)
-
-
-def check_rms_args(decay: Any, eps: Any, initial_scale: Any = 0.0) -> None:
-    check_hyperparam("decay", decay, 0.0, 1.0)
-    check_hyperparam("eps", eps, low=0.0)
-    check_hyperparam("initial_scale", initial_scale, low=0.0)
-
-
+@block
 def scale_by_rms(
-    decay: ScalarOrSchedule = 0.9,
-    eps: ScalarOrSchedule = 1e-8,
-    initial_scale: ScalarOrSchedule = 0.0,
+    decay: UnitInterval = 0.9,
+    eps: NonNegative = 1e-8,
+    initial_scale: NonNegative = 0.0,
     *,
-    eps_in_sqrt: bool = True,
-    centered: bool = False,
-    mu_dtype: Any = None,
-    nu_dtype: Any = None,
+    eps_in_sqrt: Flag = True,
+    centered: Flag = False,
+    mu_dtype: FloatDtype = None,
+    nu_dtype: FloatDtype = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Divides updates by the root of the moving average of their squares (RMSprop).
 
@@ -103,20 +48,40 @@ def scale_by_rms(
         promoted to float32.
 
     Returns:
-      A transformation with a :class:`ScaleByRmsState` inside its hyperparameter state.
+      A transformation with ``decay``, ``eps`` and ``initial_scale`` in its state, and
+      a :class:`ScaleByRmsState` inside.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> tx = jaxsched.transforms.scale_by_rms(0.75, eps=0.0)
+      >>> u, _ = tx.update(jnp.array([1.0, -2.0]), tx.init(jnp.zeros(2)))
+      >>> print(u)  # g / sqrt(0.25 g^2) on the first step
+      [ 2. -2.]
+
+    References:
+      Tieleman & Hinton 2012, "Lecture 6.5 - RMSProp" (COURSERA); Graves 2013,
+      "Generating Sequences With Recurrent Neural Networks" (centered);
+      ``torch.optim.RMSprop``; ``keras.optimizers.RMSprop``; ``optax.scale_by_rms``.
     """
-    check_rms_args(decay, eps, initial_scale)
-    return with_hyperparams(
-        lambda decay, eps, initial_scale: rms_rule(
-            decay,
-            eps,
-            initial_scale,
-            eps_in_sqrt=eps_in_sqrt,
-            centered=centered,
-            mu_dtype=mu_dtype,
-            nu_dtype=nu_dtype,
-        ),
-        decay=decay,
-        eps=eps,
-        initial_scale=initial_scale,
-    )
+
+    def init(params):
+        nu = full_like_tree(params, initial_scale, nu_dtype)
+        return ScaleByRmsState(nu, zeros_like_tree(params, mu_dtype) if centered else None)
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        check_same_tree(state.nu, updates)
+        nu = update_moment(updates, state.nu, decay, 2)
+        if centered:
+            mu = update_moment(updates, state.mu, decay, 1)
+            variance = jax.tree.map(lambda v, m: v - jnp.square(m), nu, mu)
+        else:
+            mu, variance = None, nu
+
+        def scaled(g, var):
+            return g / (jnp.sqrt(var + eps) if eps_in_sqrt else jnp.sqrt(var) + eps)
+
+        out = jax.tree.map(scaled, updates, variance)
+        return cast_like(out, updates), ScaleByRmsState(nu, mu)
+
+    return optax.GradientTransformationExtraArgs(init, update)

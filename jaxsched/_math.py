@@ -1,0 +1,34 @@
+"""Tree math shared by the update rules, so each rule reads like its equation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Array, PyTree
+
+
+def update_moment(updates: PyTree, moments: PyTree, decay: Any, order: int) -> PyTree:
+    """Exponential moving average of the ``order``-th power: ``m <- d m + (1 - d) g^order``.
+
+    Computed and kept in the moments' dtype (float32 for bf16 gradients by default), so
+    bf16 gradients are squared in float32.
+    """
+
+    def ema(m, g):
+        return (decay * m + (1 - decay) * g.astype(m.dtype) ** order).astype(m.dtype)
+
+    return jax.tree.map(ema, moments, updates)
+
+
+def bias_correction(decay: Any, count: Array) -> Array:
+    """``1 - decay^t`` in float32 for the 1-based step ``t = count + 1``."""
+    t = count.astype(jnp.float32) + 1
+    return 1 - jnp.asarray(decay, jnp.float32) ** t
+
+
+def bias_corrections(b1: Any, b2: Any, count: Array) -> tuple[Array, Array]:
+    """``(1 - b1^t, 1 - b2^t)`` in float32 for the 1-based step ``t = count + 1``."""
+    return bias_correction(b1, count), bias_correction(b2, count)

@@ -1,0 +1,466 @@
+"""Multi-device checks on 8 simulated CPU devices, run by tests/test_multidevice.py.
+
+It runs in its own process because the device count is fixed when JAX starts
+(``XLA_FLAGS=--xla_force_host_platform_device_count=8``; the test suite keeps one device).
+Every public transformation, optimizer and flavor of ``jaxsched``, ``jaxsched.transforms``,
+``jaxsched.torch`` and ``jaxsched.keras`` is found by enumeration and built with minimal
+arguments (``REQUIRED`` gives those that need some), plus the compositions in ``EXTRAS``.
+For an Explicit and an Auto mesh, with parameters that hold a matrix split ``P("x",
+None)``, a replicated matrix and a scalar (both cases in one state):
+
+* ``init/...``: every state array with a parameter's shape has that parameter's sharding
+  after ``tx.init(params)``, eagerly and under ``jit``; scalars are replicated.
+* ``step/...``: a jitted update + ``apply_updates`` keeps every sharding.
+* ``hlo/...``: the compiled step has no collective on a parameter-sized array (a shard
+  or more); scalar reductions (global norms) and means over a split axis
+  (gradient centralization) are allowed.
+
+All transformations are checked together in one program per mesh (each under a named
+scope, so a collective names its transformation), which keeps the run short. Then
+``zero/...`` (ZeRO-1 state: same numbers as unsharded, per-device state bytes / 8) and
+``sweep/...`` (a sweep of 8 learning rates split over 8 devices equals 8 separate runs).
+
+One process per mesh kind (the test runs the two side by side); each prints one line
+``RESULT {json}``: ``problems`` (check -> list of failures) and ``figures`` (measured
+numbers). By hand: ``XLA_FLAGS=--xla_force_host_platform_device_count=8 python
+tests/multidevice_checks.py explicit`` (or ``auto``).
+"""
+
+import json
+import math
+import re
+import sys
+import time
+import types
+import typing
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import jaxsched
+from jaxsched.sharding import zero_sharding
+from jaxsched.sweep import sweep_init
+
+NAMESPACES = {
+    "jaxsched": jaxsched,
+    "jaxsched.transforms": jaxsched.transforms,
+    "jaxsched.torch": jaxsched.torch,
+    "jaxsched.keras": jaxsched.keras,
+}
+LABELS = {"w": "a", "r": "b", "s": "b"}
+MASK = {"w": True, "r": False, "s": True}
+
+REQUIRED = {
+    "jaxsched.accumulate": lambda: jaxsched.accumulate(jaxsched.adam(1e-2), 2),
+    "jaxsched.add_l1": lambda: jaxsched.add_l1(1e-3),
+    "jaxsched.chain": lambda: jaxsched.chain(
+        jaxsched.transforms.clip_by_global_norm(1.0), jaxsched.adam(1e-2)
+    ),
+    "jaxsched.lookahead": lambda: jaxsched.lookahead(jaxsched.sgd(0.1)),
+    "jaxsched.masked": lambda: jaxsched.masked(jaxsched.adam(1e-2), MASK),
+    "jaxsched.momentum": lambda: jaxsched.momentum(0.1),
+    "jaxsched.nesterov": lambda: jaxsched.nesterov(0.1),
+    "jaxsched.partition": lambda: jaxsched.partition(
+        {"a": jaxsched.adam(1e-2), "b": jaxsched.sgd(0.1)}, LABELS
+    ),
+    "jaxsched.sgd": lambda: jaxsched.sgd(0.1),
+    "jaxsched.skip_nonfinite": lambda: jaxsched.skip_nonfinite(jaxsched.adam(1e-2)),
+    "jaxsched.switch": lambda: jaxsched.switch(jaxsched.adam(1e-2), jaxsched.sgd(0.1), 1),
+    "jaxsched.with_hyperparams": lambda: jaxsched.with_hyperparams(
+        lambda learning_rate: optax.sgd(learning_rate), learning_rate=0.1
+    ),
+    "jaxsched.transforms.add_decayed_weights": lambda: jaxsched.transforms.add_decayed_weights(
+        1e-2
+    ),
+    "jaxsched.transforms.add_l1": lambda: jaxsched.transforms.add_l1(1e-3),
+    "jaxsched.transforms.clip": lambda: jaxsched.transforms.clip(1.0),
+    "jaxsched.transforms.clip_by_global_norm": lambda: jaxsched.transforms.clip_by_global_norm(1.0),
+    "jaxsched.transforms.clip_by_norm": lambda: jaxsched.transforms.clip_by_norm(1.0),
+    "jaxsched.transforms.cautious": lambda: jaxsched.transforms.cautious(jaxsched.adam(1e-2)),
+    "jaxsched.transforms.descent": lambda: jaxsched.transforms.descent(
+        jaxsched.transforms.scale_by_adam(), 1e-2
+    ),
+    "jaxsched.transforms.lookahead": lambda: jaxsched.transforms.lookahead(jaxsched.sgd(0.1)),
+    "jaxsched.transforms.scale": lambda: jaxsched.transforms.scale(0.5),
+    "jaxsched.transforms.schedule_free": lambda: jaxsched.transforms.schedule_free(1e-2),
+    "jaxsched.transforms.scale_by_learning_rate": lambda: (
+        jaxsched.transforms.scale_by_learning_rate(0.1)
+    ),
+    "jaxsched.transforms.trace": lambda: jaxsched.transforms.trace(0.9),
+}
+# Public callables that do not build a transformation (schedules are recognised by
+# being exported from the schedule modules).
+NOT_TRANSFORMATIONS = {
+    "jaxsched.apply_updates",
+    "jaxsched.check_finite_state",
+    "jaxsched.decay_mask",
+    "jaxsched.hyperparams",
+    "jaxsched.path_labels",
+    "jaxsched.reduce_on_plateau",
+    "jaxsched.set_hyperparams",
+    "jaxsched.sweep_init",
+    "jaxsched.switch_step",
+    "jaxsched.zero_sharding",
+    "jaxsched.keras.ReduceLROnPlateau",
+    "jaxsched.transforms.adopt_clip",
+    "jaxsched.transforms.averaged_params",
+    "jaxsched.transforms.estimated_step_size",
+    "jaxsched.transforms.schedule_free_eval_params",
+    "jaxsched.transforms.decay_mask",
+    "jaxsched.transforms.global_norm",
+}
+# Compositions and options whose state or step differ from the defaults'.
+EXTRAS = {
+    "adam(reduce_on_plateau)": lambda: jaxsched.adam(jaxsched.reduce_on_plateau(1e-2)),
+    "adamw(amsgrad)": lambda: jaxsched.adamw(1e-2, amsgrad=True),
+    "switch(on_plateau)": lambda: jaxsched.switch(
+        jaxsched.adam(1e-2), jaxsched.sgd(0.1), on_plateau={"patience": 0}
+    ),
+    "partition(swats, freeze)": lambda: jaxsched.partition(
+        {"a": jaxsched.swats(1e-2), "b": jaxsched.freeze()}, LABELS
+    ),
+    "lookahead(ranger)": lambda: jaxsched.lookahead(jaxsched.ranger(1e-2)),
+    "accumulate(skip_nonfinite(lion))": lambda: jaxsched.accumulate(
+        jaxsched.skip_nonfinite(jaxsched.lion(1e-3)), 2
+    ),
+    "masked(rmsprop)": lambda: jaxsched.masked(jaxsched.rmsprop(1e-2), MASK),
+    "torch.SGD(momentum, weight_decay)": lambda: jaxsched.torch.SGD(
+        lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2
+    ),
+    "keras.AdamW(global_clipnorm)": lambda: jaxsched.keras.AdamW(global_clipnorm=1.0),
+}
+
+
+def catalogue() -> tuple[dict, list[str]]:
+    """Every public transformation, by qualified name, and the names that could not be
+    classified (a new public name must be added to REQUIRED or NOT_TRANSFORMATIONS)."""
+    schedules = set()
+    for module in (jaxsched.schedules, jaxsched.keras.schedules, jaxsched.torch.lr_scheduler):
+        schedules |= {id(v) for v in vars(module).values()}
+    found, problems = {}, []
+    for prefix, module in NAMESPACES.items():
+        for name, obj in sorted(vars(module).items()):
+            qualified = f"{prefix}.{name}"
+            if (
+                name.startswith("_")
+                or isinstance(obj, (type, types.ModuleType))
+                or typing.get_origin(obj) is not None
+                or not callable(obj)
+                or id(obj) in schedules
+                or qualified in NOT_TRANSFORMATIONS
+            ):
+                continue
+            try:
+                tx = REQUIRED[qualified]() if qualified in REQUIRED else obj()
+            except Exception as err:  # reported, and the other transformations go on
+                hint = "; add it to REQUIRED" if isinstance(err, TypeError) else ""
+                problems.append(f"{qualified}: cannot build it ({err}){hint}")
+                continue
+            if isinstance(tx, optax.GradientTransformation):
+                found[qualified] = tx
+            else:
+                problems.append(f"{qualified}: not a transformation; add to NOT_TRANSFORMATIONS")
+    for name, make in EXTRAS.items():
+        try:
+            found[name] = make()
+        except Exception as err:  # reported, and the other transformations go on
+            problems.append(f"{name}: cannot build it ({err})")
+    return found, problems
+
+
+def make_mesh(kind: str, name: str = "x") -> jax.sharding.Mesh:
+    types_ = {"explicit": AxisType.Explicit, "auto": AxisType.Auto}
+    return jax.make_mesh((8,), (name,), axis_types=(types_[kind],))
+
+
+def make_params(mesh) -> dict:
+    """A matrix split ``P("x", None)`` (2 rows per device), a replicated one, a scalar."""
+    put = lambda x, s: jax.device_put(x, NamedSharding(mesh, s))  # noqa: E731
+    return {
+        "w": put(jnp.linspace(-1.0, 1.0, 96).reshape(16, 6), P("x", None)),
+        "r": put(jnp.linspace(0.5, -0.5, 80).reshape(16, 5), P()),
+        "s": put(jnp.asarray(0.3), P()),
+    }
+
+
+def path(p) -> str:
+    return jax.tree_util.keystr(p)
+
+
+def state_problems(where: str, state, params, mesh) -> list[str]:
+    """Param-shaped arrays have their parameter's sharding; scalars are replicated."""
+    by_shape = {p.shape: p.sharding for p in jax.tree.leaves(params) if p.ndim}
+    replicated = NamedSharding(mesh, P())
+    out = []
+    for key, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
+        if not isinstance(leaf, jax.Array):
+            out.append(f"{where}{path(key)}: a {type(leaf).__name__}, not an array")
+            continue
+        want = replicated if leaf.ndim == 0 else by_shape.get(leaf.shape)
+        if want is None:
+            out.append(f"{where}{path(key)}: shape {leaf.shape} is no parameter's shape")
+        elif not leaf.sharding.is_equivalent_to(want, leaf.ndim):
+            out.append(f"{where}{path(key)}: {leaf.sharding.spec}, expected {want.spec}")
+    return out
+
+
+def same_shardings(where: str, got, want) -> list[str]:
+    out = []
+    pairs = zip(jax.tree_util.tree_flatten_with_path(got)[0], jax.tree.leaves(want))
+    for (key, g), w in pairs:
+        if not g.sharding.is_equivalent_to(w.sharding, g.ndim):
+            out.append(
+                f"{where}{path(key)}: {g.sharding.spec} after the step, was {w.sharding.spec}"
+            )
+    return out
+
+
+# The backend's optimisation level changes neither the partitioning nor its collectives,
+# and lowering it takes a third off the compile time of the big step program.
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+COLLECTIVE = re.compile(
+    r"=\s*(?P<type>.*?)\s(?P<op>all-gather|all-reduce|reduce-scatter|all-to-all|"
+    r"collective-permute)(-start)?\("
+)
+
+
+def big_collectives(hlo: str, threshold: int) -> list[str]:
+    """Collectives with an array of ``threshold`` elements or more, with their op names."""
+    out = []
+    for line in hlo.splitlines():
+        match = COLLECTIVE.search(line)
+        if not match:
+            continue
+        sizes = [
+            math.prod(int(d) for d in dims.split(",") if d)
+            for dims in re.findall(r"[a-z]\w*\[([\d,]*)\]", match["type"])
+        ]
+        if max(sizes, default=0) >= threshold:
+            name = re.search(r'op_name="([^"]*)"', line)
+            out.append(f"{match['op']} {match['type']} in {name[1] if name else '?'}")
+    return out
+
+
+def scope(name: str) -> str:
+    return re.sub(r"\W+", "_", name)
+
+
+def step_program(txs: dict):
+    """One jitted-step body for all ``txs``: gradients, update, ``apply_updates``."""
+
+    def step_all(params, states, value):
+        out = {}
+        for name, tx in txs.items():
+            with jax.named_scope(scope(name)):
+                grads = jax.tree.map(lambda p: 0.1 * jnp.cos(p) + 0.05, params)
+                tx = optax.with_extra_args_support(tx)
+                updates, state = tx.update(grads, states[name], params, value=value)
+                out[name] = (optax.apply_updates(params, updates), state)
+        return out
+
+    return step_all
+
+
+def check_transformations(txs: dict, kind: str, problems: dict, figures: dict) -> None:
+    mesh = make_mesh(kind)
+    with jax.set_mesh(mesh):
+        params = make_params(mesh)
+        states, init_eager, init_jit, step = {}, [], [], []
+        for name, tx in txs.items():
+            try:
+                states[name] = tx.init(params)
+            except Exception as err:  # reported, and the other transformations go on
+                init_eager.append(f"{name}: init failed: {type(err).__name__}: {err}")
+                continue
+            init_eager += state_problems(f"{name}: ", states[name], params, mesh)
+        live = {n: t for n, t in txs.items() if n in states}
+        jitted = jax.jit(lambda p: {n: t.init(p) for n, t in live.items()})(params)
+        for name, state in jitted.items():
+            init_jit += state_problems(f"{name}: ", state, params, mesh)
+        problems[f"init/{kind}/eager"] = init_eager
+        problems[f"init/{kind}/jit"] = init_jit
+        figures[f"cpu_seconds/{kind}/init"] = round(time.process_time(), 1)
+
+        value = jnp.asarray(1.0)
+        # Sharding errors of Explicit meshes surface when tracing: find the culprits one by
+        # one (cheap: no compilation) and compile the others together.
+        try:
+            lowered = jax.jit(step_program(live)).lower(params, states, value)
+        except Exception:
+            for name, tx in list(live.items()):
+                try:
+                    jax.eval_shape(step_program({name: tx}), params, {name: states[name]}, value)
+                except Exception as err:
+                    step.append(f"{name}: the step fails: {type(err).__name__}: {err}")
+                    del live[name]
+                    del states[name]
+            lowered = jax.jit(step_program(live)).lower(params, states, value)
+        compiled = lowered.compile(FAST_COMPILE)
+        figures[f"cpu_seconds/{kind}/step"] = round(time.process_time(), 1)
+        stepped = compiled(params, states, value)
+        for name, (new_params, new_state) in stepped.items():
+            step += same_shardings(f"{name}: params", new_params, params)
+            step += same_shardings(f"{name}: state", new_state, states[name])
+        problems[f"step/{kind}"] = step
+        shard = min(p.addressable_shards[0].data.size for p in jax.tree.leaves(params) if p.ndim)
+        problems[f"hlo/{kind}"] = big_collectives(compiled.as_text(), shard)
+
+
+def device_bytes(tree, device) -> int:
+    """Bytes of ``tree`` held on ``device`` (sum of its shards there)."""
+    return sum(
+        s.data.nbytes
+        for leaf in jax.tree.leaves(tree)
+        for s in leaf.addressable_shards
+        if s.device == device
+    )
+
+
+def mlp_loss(params, x, y):
+    hidden = jnp.tanh(x @ params["w1"] + params["b1"])
+    return jnp.mean((hidden @ params["w2"] + params["b2"] - y) ** 2)
+
+
+def mlp_problem():
+    keys = jax.random.split(jax.random.key(0), 4)
+    params = {
+        "w1": jax.random.normal(keys[0], (32, 64)) / 6,
+        "b1": jnp.zeros(64),
+        "w2": jax.random.normal(keys[1], (64, 8)) / 8,
+        "b2": jnp.zeros(8),
+    }
+    x = jax.random.normal(keys[2], (64, 32))
+    y = jax.random.normal(keys[3], (64, 8))
+    return params, x, y
+
+
+def check_zero(kind: str, problems: dict, figures: dict) -> None:
+    """ZeRO-1 adam: the numbers of an unsharded run, 1/8 of the state bytes per device."""
+    steps = 5
+    tx = jaxsched.adam(1e-2)
+    params, x, y = mlp_problem()
+
+    def step(params, state, x, y):
+        grads = jax.grad(mlp_loss)(params, x, y)
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    ref_params, ref_state = params, tx.init(params)
+    for _ in range(steps):
+        ref_params, ref_state = jax.jit(step)(ref_params, ref_state, x, y)
+
+    mesh = make_mesh(kind, "data")
+    out = []
+    with jax.set_mesh(mesh):
+        replicated = NamedSharding(mesh, P())
+        p = jax.device_put(params, replicated)
+        batch = NamedSharding(mesh, P("data", None))
+        xs, ys = jax.device_put(x, batch), jax.device_put(y, batch)
+        full_state = tx.init(p)
+        shardings = zero_sharding(full_state, mesh, "data")
+        state = jax.device_put(full_state, shardings)
+        param_shardings = jax.tree.map(lambda _: replicated, p)
+        train = jax.jit(step, out_shardings=(param_shardings, shardings))
+        for _ in range(steps):
+            p, state = train(p, state, xs, ys)
+        for key, got in jax.tree_util.tree_flatten_with_path(p)[0]:
+            want = ref_params[key[0].key]
+            if not np.allclose(got, want, rtol=1e-5, atol=1e-6):
+                err = float(np.max(np.abs(np.asarray(got) - np.asarray(want))))
+                out.append(f"params{path(key)} differ from the unsharded run by {err:.2e}")
+        out += same_shardings("zero state", state, jax.device_put(full_state, shardings))
+        device = jax.devices()[0]
+        before, after = device_bytes(full_state, device), device_bytes(state, device)
+        ratio = before / after
+        figures[f"zero/{kind}/state_bytes_per_device"] = [before, after]
+        figures[f"zero/{kind}/ratio"] = round(ratio, 3)
+        if ratio < 7.5:
+            out.append(f"per-device state bytes fell {ratio:.2f}x ({before} -> {after}), not ~8x")
+    problems[f"zero/{kind}"] = out
+
+
+SWEEP_PARAMS = {"w": jnp.linspace(-1.0, 1.0, 48).reshape(8, 6), "b": jnp.linspace(0.0, 1.0, 8)}
+SWEPT = jaxsched.adam(1.0, weight_decay=1e-2)
+
+
+def sweep_step(params, state):
+    """A step on ``sum(c * (p - 0.25)^2) / 2``: elementwise, so vmap cannot reorder a sum."""
+    grads = jax.tree.map(lambda p: (1.0 + jnp.abs(jnp.sin(7.0 * p))) * (p - 0.25), params)
+    updates, state = SWEPT.update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+def check_sweep(kind: str, problems: dict) -> None:
+    """8 learning rates split over 8 devices: the numbers of 8 separate runs."""
+    rates = [1e-3 * 2**i for i in range(8)]
+    # One configuration at a time, unsharded (tests/test_multidevice.py also compares with
+    # optimizers built with each rate).
+    want = []
+    for rate in rates:
+        params = SWEEP_PARAMS
+        state = jaxsched.set_hyperparams(SWEPT.init(params), learning_rate=rate)
+        for _ in range(4):
+            params, state = jax.jit(sweep_step)(params, state)
+        want.append(params)
+    mesh = make_mesh(kind, "sweep")
+    out = []
+    with jax.set_mesh(mesh):
+        params_n, state_n = sweep_init(
+            SWEPT, SWEEP_PARAMS, mesh=mesh, axis="sweep", learning_rate=rates
+        )
+        train = jax.jit(jax.vmap(sweep_step))
+        for _ in range(4):
+            params_n, state_n = train(params_n, state_n)
+        for key, leaf in jax.tree_util.tree_flatten_with_path(params_n)[0]:
+            if not leaf.sharding.is_equivalent_to(NamedSharding(mesh, P("sweep")), leaf.ndim):
+                out.append(f"params{path(key)}: {leaf.sharding.spec}, expected P('sweep', ...)")
+            if {s.data.shape[0] for s in leaf.addressable_shards} != {1}:
+                out.append(f"params{path(key)}: not one configuration per device")
+        for i, single in enumerate(want):
+            got = jax.tree.map(lambda a, i=i: np.asarray(a)[i], params_n)
+            for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(single)):
+                if not np.allclose(a, b, rtol=1e-6, atol=1e-7):
+                    err = float(np.max(np.abs(a - np.asarray(b))))
+                    out.append(f"configuration {i} (learning_rate={rates[i]}) differs by {err:.1e}")
+                    break
+        lrs = np.asarray(jaxsched.hyperparams(state_n)["learning_rate"])
+        if not np.allclose(lrs, rates):
+            out.append(f"hyperparams(state_n) gives {lrs}, expected {rates}")
+    problems[f"sweep/{kind}"] = out
+
+
+def guarded(names: list[str], check, *args) -> None:
+    """Runs one check; an exception becomes the problem of each of its unfinished checks."""
+    problems = args[1]
+    try:
+        check(*args)
+    except Exception as err:
+        for name in names:
+            problems.setdefault(name, [f"raised {type(err).__name__}: {err}"])
+
+
+def main(kind: str) -> None:
+    """The checks on a mesh of ``kind`` ("explicit" or "auto"); the catalogue with the first."""
+    start = time.perf_counter()
+    problems, figures = {}, {}
+    txs, catalogue_problems = catalogue()
+    if kind == "explicit":
+        problems["catalogue"] = catalogue_problems
+    figures["transformations"] = len(txs)
+    names = [f"init/{kind}/eager", f"init/{kind}/jit", f"step/{kind}", f"hlo/{kind}"]
+    guarded(names, check_transformations, txs, kind, problems, figures)
+    guarded([f"zero/{kind}"], check_zero, kind, problems, figures)
+    guarded([f"sweep/{kind}"], check_sweep, kind, problems)
+    figures[f"cpu_seconds/{kind}"] = round(time.process_time(), 1)
+    figures[f"seconds/{kind}"] = round(time.perf_counter() - start, 1)
+    print("RESULT " + json.dumps({"problems": problems, "figures": figures}))
+
+
+if __name__ == "__main__":
+    if jax.device_count() != 8:
+        sys.exit(f"expected 8 devices, got {jax.device_count()} (XLA_FLAGS set too late?)")
+    main(sys.argv[1])

@@ -1,0 +1,676 @@
+"""Schedule-free SGD/AdamW/RAdam, Prodigy and D-Adapt Adam against their references, live.
+
+The natives follow the authors: ``schedulefree`` 1.4.1 (both its memory-saving classes
+and its ``*Reference`` classes, which keep ``x`` explicitly) and ``prodigyopt`` 1.1.2;
+D-Adapt Adam follows pytorch-optimizer 4.1 (the authors' ``dadaptation`` is not
+installed). The pytorch-optimizer flavors are tested against pytorch-optimizer, where it
+agrees with the authors (the deviations are documented in
+``jaxsched/pytorch_optimizer/_lr_free.py``). Every step is compared: the parameters,
+and the evaluation point ``x`` of schedule-free (``schedule_free_eval_params``) or the
+estimate ``d`` of Prodigy and D-Adaptation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import torch
+from parity import (
+    Flavor,
+    Problem,
+    assert_trajectories_close,
+    eps_draw,
+    jaxsched_trajectories,
+    log_uniform,
+    note,
+    rng,
+    torch_trajectory,
+    uniform,
+)
+
+import jaxsched
+from jaxsched import pytorch_optimizer as po
+from jaxsched.optimizers import (
+    dadapt_adam,
+    prodigy,
+    schedule_free_adamw,
+    schedule_free_radam,
+    schedule_free_sgd,
+)
+from jaxsched.transforms import estimated_step_size, schedule_free_eval_params
+
+schedulefree = pytest.importorskip("schedulefree")
+prodigyopt = pytest.importorskip("prodigyopt")
+pytorch_optimizer = pytest.importorskip("pytorch_optimizer")
+
+
+@dataclass
+class Reference:
+    """A torch optimizer to compare with: its name in the summary, how to build it from
+    the drawn arguments, and what to read after each step (``x`` or ``d``)."""
+
+    name: str
+    make: Callable
+    record: Callable
+
+
+@dataclass
+class Case:
+    """Draws (in the references' argument names), the jaxsched optimizer they map to, and
+    the references; ``inner`` turns the jaxsched state (and parameters) of each step into
+    what the references' ``record`` reads."""
+
+    name: str
+    flavor: Flavor
+    make_jax: Callable
+    references: list
+    inner: Callable
+    d_rtol: Callable = lambda kw: 1e-5
+
+
+def _quiet(make):
+    """``make(params, **kw)`` with the references' "Switching to train mode" prints muted."""
+
+    def built(params, **kw):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return make(params, **kw)
+
+    return built
+
+
+def _training(cls):
+    """A schedule-free class put in train mode, as its users must before stepping."""
+
+    def make(params, **kw):
+        opt = cls(params, **kw)
+        opt.train()
+        return opt
+
+    return make
+
+
+def _x_from_z(b1_of):
+    """``eval()``'s ``x = lerp(y, z, 1 - 1 / b1)``, computed aside (so ``y`` stays intact)."""
+
+    def record(opt, params):
+        b1 = b1_of(opt.param_groups[0])
+        return [torch.lerp(p, opt.state[p]["z"], 1 - 1 / b1) for p in params]
+
+    return record
+
+
+def _x_kept(opt, params):
+    return [opt.state[p]["x"].clone() for p in params]
+
+
+def _d(opt, params):
+    return [torch.tensor(float(opt.param_groups[0]["d"]))]
+
+
+def _momentum(group):
+    return group["momentum"]
+
+
+def _beta1(group):
+    return group["betas"][0]
+
+
+def _eval_params(states, trajectory):
+    return jax.vmap(schedule_free_eval_params)(states, trajectory)
+
+
+def _estimate(states, trajectory):
+    del trajectory
+    return [estimated_step_size(states)]
+
+
+def _none_if_zero(value):
+    return value or None
+
+
+# Schedule-free. Draws in the authors' names; natives map them.
+_SF_OPTIONS = {
+    "weight_decay": lambda r: {"weight_decay": uniform(r, 0.01, 0.2)},
+    "r": lambda r: {"r": uniform(r, 0.5, 2.0)},
+}
+_WARMUP = {"warmup": lambda r: {"warmup_steps": int(r.integers(2, 40))}}
+
+
+def _sf_sgd_base(r, i):
+    return {
+        "lr": log_uniform(r, 0.05, 0.5),
+        "momentum": uniform(r, 0.5, 0.95),
+        "weight_lr_power": uniform(r, 0.0, 3.0),
+    }
+
+
+def _sf_adam_base(r, i):
+    return {
+        "lr": log_uniform(r, 2e-3, 5e-2),
+        "betas": (uniform(r, 0.5, 0.95), uniform(r, 0.9, 0.999)),
+        "eps": eps_draw(r, i),
+        "weight_lr_power": uniform(r, 0.0, 3.0),
+    }
+
+
+def _native_sf(kw, **renames):
+    kw = dict(kw)
+    out = {"learning_rate": kw.pop("lr"), "weight_decay": _none_if_zero(kw.pop("weight_decay", 0))}
+    if "betas" in kw:
+        out["b1"], out["b2"] = kw.pop("betas")
+    for old, new in renames.items():
+        out[new] = kw.pop(old)
+    return {**out, **kw}
+
+
+SF_SGD = Flavor(_sf_sgd_base, {**_SF_OPTIONS, **_WARMUP})
+SF_ADAMW = Flavor(_sf_adam_base, {**_SF_OPTIONS, **_WARMUP})
+SF_RADAM = Flavor(
+    _sf_adam_base,
+    {**_SF_OPTIONS, "sgd_phase": lambda r: {"silent_sgd_phase": False}},
+)
+
+NATIVE_SF = [
+    Case(
+        "schedule_free_sgd",
+        SF_SGD,
+        lambda kw: schedule_free_sgd(**_native_sf(kw, momentum="b1")),
+        [
+            Reference(
+                "schedulefree.SGDScheduleFree",
+                _training(schedulefree.SGDScheduleFree),
+                _x_from_z(_momentum),
+            ),
+            Reference(
+                "schedulefree.SGDScheduleFreeReference",
+                _quiet(_training(schedulefree.SGDScheduleFreeReference)),
+                _x_kept,
+            ),
+        ],
+        _eval_params,
+    ),
+    Case(
+        "schedule_free_adamw",
+        SF_ADAMW,
+        lambda kw: schedule_free_adamw(**_native_sf(kw)),
+        [
+            Reference(
+                "schedulefree.AdamWScheduleFree",
+                _training(schedulefree.AdamWScheduleFree),
+                _x_from_z(_beta1),
+            ),
+            Reference(
+                "schedulefree.AdamWScheduleFreeReference",
+                _quiet(_training(schedulefree.AdamWScheduleFreeReference)),
+                _x_kept,
+            ),
+        ],
+        _eval_params,
+    ),
+    Case(
+        "schedule_free_radam",
+        SF_RADAM,
+        lambda kw: schedule_free_radam(**_native_sf(kw)),
+        [
+            Reference(
+                "schedulefree.RAdamScheduleFree",
+                _training(schedulefree.RAdamScheduleFree),
+                _x_from_z(_beta1),
+            )
+        ],
+        _eval_params,
+    ),
+]
+
+# pytorch-optimizer's schedule-free: its own names, so flavor and reference share them.
+_PO_COMMON = {"maximize": lambda r: {"maximize": True}}
+PO_SF = [
+    Case(
+        "pytorch_optimizer.ScheduleFreeSGD",
+        Flavor(_sf_sgd_base, {**_SF_OPTIONS, **_WARMUP, **_PO_COMMON}),
+        lambda kw: po.ScheduleFreeSGD(**kw),
+        [
+            Reference(
+                "pytorch_optimizer.ScheduleFreeSGD",
+                pytorch_optimizer.ScheduleFreeSGD,
+                _x_from_z(_momentum),
+            )
+        ],
+        _eval_params,
+    ),
+    Case(
+        "pytorch_optimizer.ScheduleFreeAdamW",
+        Flavor(
+            _sf_adam_base,
+            {
+                **_SF_OPTIONS,
+                **_WARMUP,
+                **_PO_COMMON,
+                "decoupling_c": lambda r: {"decoupling_c": uniform(r, 0.5, 20.0)},
+                "ams_bound": lambda r: {"ams_bound": True},
+            },
+        ),
+        lambda kw: po.ScheduleFreeAdamW(**kw),
+        [
+            Reference(
+                "pytorch_optimizer.ScheduleFreeAdamW",
+                pytorch_optimizer.ScheduleFreeAdamW,
+                _x_from_z(_beta1),
+            )
+        ],
+        _eval_params,
+    ),
+    Case(
+        "pytorch_optimizer.ScheduleFreeRAdam",
+        # Without the silent phase pytorch-optimizer steps with lr 1 (not lr) before the
+        # rectification; the flavor follows the authors, so that plan uses lr = 1.
+        Flavor(
+            _sf_adam_base,
+            {
+                **_SF_OPTIONS,
+                **_PO_COMMON,
+                "sgd_phase": lambda r: {"silent_sgd_phase": False, "lr": 1.0},
+            },
+        ),
+        lambda kw: po.ScheduleFreeRAdam(**kw),
+        [
+            Reference(
+                "pytorch_optimizer.ScheduleFreeRAdam",
+                pytorch_optimizer.ScheduleFreeRAdam,
+                _x_from_z(_beta1),
+            )
+        ],
+        _eval_params,
+    ),
+]
+
+
+# Prodigy and D-Adaptation. Their authors advise lr = 1, where the estimated steps are
+# of the problem's own scale and the trajectories chaotic: torch in float32 and in
+# float64 then part by up to 1e-2 within 100 steps, so no float32 implementation could
+# agree to 1e-5. At these smaller rates float32 and float64 agree to a few 1e-6 and d
+# still grows by decades. Prodigy's steps are larger than D-Adapt's for one lr.
+def _adaptive_base(lr_low, lr_high):
+    def base(r, i):
+        return {
+            "lr": log_uniform(r, lr_low, lr_high),
+            "betas": (uniform(r, 0.8, 0.95), uniform(r, 0.95, 0.999)),
+            "d0": log_uniform(r, 1e-6, 1e-3),
+        }
+
+    return base
+
+
+_PRODIGY_BASE = _adaptive_base(5e-3, 5e-2)
+_DADAPT_BASE = _adaptive_base(5e-2, 0.3)
+
+
+_ADAPTIVE_OPTIONS = {
+    "bias_correction": lambda r: {"bias_correction": True},
+    "growth_rate": lambda r: {"growth_rate": uniform(r, 1.02, 1.5)},
+}
+_PRODIGY_OPTIONS = {
+    **_ADAPTIVE_OPTIONS,
+    "safeguard_warmup": lambda r: {"safeguard_warmup": True},
+    "beta3": lambda r: {"beta3": uniform(r, 0.5, 0.99)},
+    "d_coef": lambda r: {"d_coef": uniform(r, 0.5, 2.0)},
+    "weight_decay": lambda r: {"weight_decay": uniform(r, 0.01, 0.2)},
+}
+
+
+def _native_prodigy(kw):
+    kw = dict(kw)
+    kw["b1"], kw["b2"] = kw.pop("betas")
+    kw["learning_rate"] = kw.pop("lr")
+    kw["b3"] = kw.pop("beta3", None)
+    kw["weight_decay"] = _none_if_zero(kw.pop("weight_decay", 0))
+    kw["decoupled"] = kw.pop("decouple", True)
+    kw["bias_correction"] = kw.pop("use_bias_correction", False)
+    return kw
+
+
+def _prodigyopt_kw(kw):
+    kw = dict(kw)
+    kw["use_bias_correction"] = kw.pop("bias_correction", False)
+    return kw
+
+
+NATIVE_ADAPTIVE = [
+    Case(
+        "prodigy",
+        Flavor(
+            _PRODIGY_BASE,
+            {
+                **_PRODIGY_OPTIONS,
+                "coupled": lambda r: {"weight_decay": uniform(r, 0.01, 0.2), "decouple": False},
+                "slice_p": lambda r: {"slice_p": int(r.integers(2, 5))},
+                "b1_zero": lambda r: {"betas": (0.0, uniform(r, 0.95, 0.999))},
+            },
+            exclusive=(("weight_decay", "coupled"),),
+        ),
+        lambda kw: prodigy(**_native_prodigy(_prodigyopt_kw(kw))),
+        [
+            Reference(
+                "prodigyopt.Prodigy",
+                _quiet(lambda params, **kw: prodigyopt.Prodigy(params, **_prodigyopt_kw(kw))),
+                _d,
+            )
+        ],
+        _estimate,
+    ),
+]
+
+def _pytorch_optimizer_prodigy_d_rtol(kw: dict) -> float:
+    """d's tolerance against pytorch_optimizer.Prodigy.
+
+    With decoupled decay scaled by the step, pytorch-optimizer computes
+    ``p * (1 - weight_decay * d * lr)`` where the flavor (as ``prodigyopt``) computes
+    ``p - weight_decay * d * lr * p``: for the early steps, of order ``d0 * lr``, the
+    factor rounds to a multiple of 6e-8 and ``p0 - p``, which the estimate reads, is
+    then near float32's resolution. The estimates part by up to a few percent there
+    while the parameters agree to 1e-5; elsewhere d agrees to 1e-5.
+    """
+    scaled_decay = kw.get("weight_decay") and not kw.get("fixed_decay")
+    return 5e-2 if scaled_decay else 1e-5
+
+
+PO_ADAPTIVE = [
+    Case(
+        "pytorch_optimizer.Prodigy",
+        # pytorch-optimizer's coupled decay and b1 = 0 differ from the authors (see the
+        # flavor): decay is decoupled here and b1 > 0.
+        Flavor(
+            _PRODIGY_BASE,
+            {
+                **_PRODIGY_OPTIONS,
+                **_PO_COMMON,
+                "fixed_decay": lambda r: {"fixed_decay": True},
+                "atan2": lambda r: {"eps": None},
+            },
+            requires={"fixed_decay": ("weight_decay",)},
+        ),
+        lambda kw: po.Prodigy(**kw),
+        [Reference("pytorch_optimizer.Prodigy", pytorch_optimizer.Prodigy, _d)],
+        _estimate,
+        _pytorch_optimizer_prodigy_d_rtol,
+    ),
+    Case(
+        "pytorch_optimizer.DAdaptAdam",
+        Flavor(
+            _DADAPT_BASE,
+            {
+                **_ADAPTIVE_OPTIONS,
+                **_PO_COMMON,
+                "weight_decay": lambda r: {"weight_decay": uniform(r, 0.01, 0.2)},
+                "weight_decouple": lambda r: {"weight_decouple": True},
+                "fixed_decay": lambda r: {"fixed_decay": True},
+            },
+            requires={
+                "weight_decouple": ("weight_decay",),
+                "fixed_decay": ("weight_decay", "weight_decouple"),
+            },
+        ),
+        lambda kw: po.DAdaptAdam(**kw),
+        [Reference("pytorch_optimizer.DAdaptAdam", pytorch_optimizer.DAdaptAdam, _d)],
+        _estimate,
+    ),
+]
+
+
+def _native_dadapt(kw):
+    kw = dict(kw)
+    kw["b1"], kw["b2"] = kw.pop("betas")
+    kw["learning_rate"] = kw.pop("lr")
+    kw["weight_decay"] = _none_if_zero(kw.pop("weight_decay", 0))
+    kw["decoupled"] = kw.pop("weight_decouple", False)
+    kw.pop("maximize", None)
+    return kw
+
+
+NATIVE_ADAPTIVE.append(
+    Case(
+        "dadapt_adam",
+        Flavor(
+            _DADAPT_BASE,
+            {k: v for k, v in PO_ADAPTIVE[1].flavor.options.items() if k != "maximize"},
+            requires=PO_ADAPTIVE[1].flavor.requires,
+        ),
+        lambda kw: dadapt_adam(**_native_dadapt(kw)),
+        [Reference("pytorch_optimizer.DAdaptAdam", pytorch_optimizer.DAdaptAdam, _d)],
+        _estimate,
+    )
+)
+
+
+def _foreach(reference: Reference, i: int) -> dict:
+    """pytorch-optimizer's two code paths, taken in turn by the plans."""
+    if reference.name.startswith("pytorch_optimizer."):
+        return {"foreach": bool(i % 2)}
+    return {}
+
+
+def _float32(value):
+    """A drawn number made a float32 one (the state holds hyperparameters in float32)."""
+    if isinstance(value, tuple):
+        return tuple(_float32(v) for v in value)
+    if isinstance(value, float):
+        return float(np.float32(value))
+    return value
+
+
+def _problem(key, kw: dict) -> Problem:
+    """The random problem; for ``maximize`` its curvature is negated, so that ascending
+    it stays bounded as descending the original does."""
+    problem = Problem(rng(*key))
+    if kw.get("maximize"):
+        problem.curvature = [-c for c in problem.curvature]
+    return problem
+
+
+def _check(cases: list[Case], record_parity) -> None:
+    runs = []
+    for case in cases:
+        for i, plan in enumerate(case.flavor.plans()):
+            kw = case.flavor.draw(rng(case.name, i), i, plan)
+            if case.inner is _estimate:
+                # d is proportional to 1 / (1 - sqrt(b2)) in D-Adaptation: b2 rounded to
+                # float32, as the state holds it, moves 1 - b2 by up to 2e-5 and d with
+                # it. Drawing float32 numbers gives both sides the same hyperparameters.
+                kw = {k: _float32(v) for k, v in kw.items()}
+            note(f"{case.name} plan {i}", (plan, kw))
+            problem = _problem((case.name, i, "problem"), kw)
+            runs.append((case, f"{case.name} plan {i} {plan} {kw}", i, kw, problem))
+    results = jaxsched_trajectories(
+        [run[4] for run in runs], [run[0].make_jax(run[3]) for run in runs], aux=lambda s: s
+    )
+    failures = []
+    for (case, label, i, kw, problem), (traj, _, states) in zip(runs, results, strict=True):
+        inner = [np.asarray(x) for x in case.inner(states, traj)]
+        for ref in case.references:
+            flags = _foreach(ref, i)
+
+            def make(params, ref=ref, kw=kw, flags=flags):
+                return ref.make(params, **kw, **flags)
+
+            want, want_inner = torch_trajectory(problem, make, record=ref.record)
+            what = f"{label} vs {ref.name} {flags}"
+            try:
+                record_parity(ref.name, assert_trajectories_close(traj, want, label=what))
+                if case.inner is _estimate:
+                    # d spans decades: compared relatively, not with the unit floor.
+                    got_d, want_d = inner[0], want_inner[0]
+                    rtol = case.d_rtol(kw)
+                    np.testing.assert_allclose(got_d, want_d, rtol=rtol, err_msg=what + " d")
+                    error = float(np.max(np.abs(got_d - want_d) / np.abs(want_d)))
+                    loose = " (d, scaled decoupled decay)" if rtol > 1e-5 else " (d)"
+                    record_parity(ref.name + loose, error)
+                else:
+                    error = assert_trajectories_close(inner, want_inner, label=what + " x")
+                    record_parity(ref.name + " (eval x)", error)
+            except AssertionError as e:
+                failures.append(str(e))
+    if failures:
+        raise AssertionError("\n\n".join(failures))
+
+
+def test_schedule_free_natives_against_the_authors(record_parity):
+    _check(NATIVE_SF, record_parity)
+
+
+def test_schedule_free_pytorch_optimizer_flavors(record_parity):
+    _check(PO_SF, record_parity)
+
+
+def test_prodigy_and_dadapt_natives(record_parity):
+    _check(NATIVE_ADAPTIVE, record_parity)
+
+
+def test_prodigy_and_dadapt_pytorch_optimizer_flavors(record_parity):
+    _check(PO_ADAPTIVE, record_parity)
+
+
+# The contract around the estimates and the evaluation point.
+
+
+def _run(tx, params, steps=3, **extra):
+    state = tx.init(params)
+    for _ in range(steps):
+        grads = jax.tree.map(lambda p: 2 * p + 0.1, params)
+        updates, state = tx.update(grads, state, params, **extra)
+        params = jaxsched.apply_updates(params, updates)
+    return params, state
+
+
+def test_eval_params_inside_partition_and_chain():
+    params = {"a": jnp.array([1.0, -2.0]), "b": jnp.array([0.5])}
+    sf = schedule_free_sgd(0.1, b1=0.8)
+    y, state = _run(sf, params)
+    x = schedule_free_eval_params(state, y)
+    z = state.inner_state[-1].z
+    np.testing.assert_allclose(x["a"], (y["a"] - 0.2 * z["a"]) / 0.8, rtol=1e-6)
+    # Inside a partition: only the schedule-free group moves to x.
+    tx = jaxsched.partition({"sf": sf, "plain": jaxsched.sgd(0.1)}, {"a": "sf", "b": "plain"})
+    y2, state2 = _run(tx, params)
+    x2 = schedule_free_eval_params(state2, y2)
+    np.testing.assert_allclose(x2["a"], x["a"], rtol=1e-6)
+    np.testing.assert_array_equal(x2["b"], y2["b"])
+    # Inside a chain with clipping in front, and under jit.
+    chained = optax.chain(optax.clip_by_global_norm(100.0), sf)
+    y3, state3 = _run(chained, params)
+    x3 = jax.jit(schedule_free_eval_params)(state3, y3)
+    np.testing.assert_allclose(x3["a"], x["a"], rtol=1e-6)
+
+
+def test_eval_params_refuses_a_state_without_schedule_free():
+    params = jnp.ones(2)
+    state = optax.chain(jaxsched.adam(0.1), jaxsched.sgd(0.1)).init(params)
+    with pytest.raises(ValueError, match="no schedule-free optimizer state"):
+        schedule_free_eval_params(state, params)
+    sf_state = schedule_free_sgd().init(params)
+    with pytest.raises(ValueError, match="params do not match"):
+        schedule_free_eval_params(sf_state, {"w": params})
+
+
+def test_estimated_step_size_reads_d_and_refuses_other_states():
+    params = jnp.array([1.0, -1.0])
+    for tx in (prodigy(d0=1e-3), dadapt_adam(d0=1e-3)):
+        assert float(estimated_step_size(tx.init(params))) == pytest.approx(1e-3)
+        _, state = _run(tx, params, steps=10)
+        assert float(estimated_step_size(state)) > 1e-3
+        assert "d" not in jaxsched.hyperparams(state)
+    with pytest.raises(ValueError, match="found 0"):
+        estimated_step_size(jaxsched.adam().init(params))
+    both = jaxsched.partition({"p": prodigy(), "d": dadapt_adam()}, {"a": "p", "b": "d"})
+    with pytest.raises(ValueError, match="found 2"):
+        estimated_step_size(both.init({"a": params, "b": params}))
+
+
+def test_hyperparameter_keys():
+    params = jnp.ones(2)
+    keys = {
+        schedule_free_sgd(): ["b1", "learning_rate", "r", "weight_lr_power"],
+        schedule_free_adamw(weight_decay=0.1, decoupling_c=2.0): [
+            "b1", "b2", "decoupling_c", "eps", "eps_root", "learning_rate", "r",
+            "weight_decay", "weight_lr_power",
+        ],
+        schedule_free_radam(): ["b1", "b2", "eps", "learning_rate", "r", "weight_lr_power"],
+        prodigy(): ["b1", "b2", "d0", "d_coef", "eps", "learning_rate"],
+        prodigy(b3=0.9, growth_rate=1.02, eps=None): [
+            "b1", "b2", "b3", "d0", "d_coef", "growth_rate", "learning_rate",
+        ],
+        dadapt_adam(): ["b1", "b2", "eps", "learning_rate"],
+        po.ScheduleFreeAdamW(weight_decay=0.0, decoupling_c=0): [
+            "b1", "b2", "eps", "eps_root", "learning_rate", "r", "weight_lr_power",
+        ],
+        po.Prodigy(growth_rate=1.5): [
+            "b1", "b2", "d0", "d_coef", "eps", "growth_rate", "learning_rate",
+        ],
+        po.DAdaptAdam(weight_decay=0.1): ["b1", "b2", "eps", "learning_rate", "weight_decay"],
+    }
+    for tx, expected in keys.items():
+        assert sorted(jaxsched.hyperparams(tx.init(params))) == expected
+
+
+def test_params_are_needed_only_where_read():
+    g = jnp.ones(2)
+    tx = dadapt_adam()
+    tx.update(g, tx.init(g))  # no params: nothing reads them
+    for tx, what in (
+        (schedule_free_sgd(), "schedule_free"),
+        (prodigy(), "prodigy"),
+        (dadapt_adam(weight_decay=0.1), "weight_decay"),
+    ):
+        with pytest.raises(ValueError, match=what):
+            tx.update(g, tx.init(g))
+
+
+def test_prodigy_takes_no_step_with_a_zero_learning_rate():
+    params = jnp.array([1.0, -1.0])
+    tx = prodigy(learning_rate=0.0)
+    state = tx.init(params)
+    updates, new_state = tx.update(2 * params, state, params)
+    np.testing.assert_array_equal(updates, 0.0)
+    inner = [n for n in jax.tree.leaves(new_state, is_leaf=_is_prodigy) if _is_prodigy(n)][0]
+    assert int(inner.count) == 0 and float(inner.d) == pytest.approx(1e-6)
+
+
+def _is_prodigy(node):
+    return isinstance(node, jaxsched.transforms.ScaleByProdigyState)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: schedule_free_sgd(b1=1.0), ValueError, r"b1 must be a number in \(0, 1\)"),
+        (lambda: schedule_free_sgd(warmup_steps=-1), ValueError, "warmup_steps"),
+        (lambda: schedule_free_sgd(warmup_steps=2.5), ValueError, "warmup_steps"),
+        (lambda: schedule_free_adamw(r=float("nan")), ValueError, "r must"),
+        (lambda: schedule_free_adamw(decoupling_c=0.0), ValueError, "decoupling_c"),
+        (lambda: schedule_free_radam(silent_sgd_phase=1), TypeError, "silent_sgd_phase"),
+        (lambda: prodigy(growth_rate=0.5), ValueError, "growth_rate"),
+        (lambda: prodigy(slice_p=0), ValueError, "slice_p"),
+        (lambda: prodigy(d0=0.0), ValueError, "d0"),
+        (lambda: prodigy(b3=1.5), ValueError, "b3"),
+        (lambda: dadapt_adam(d0=lambda step: 1e-6), TypeError, "d0"),
+        (lambda: dadapt_adam(eps="1e-8"), TypeError, "eps"),
+        (lambda: po.ScheduleFreeSGD(momentum=0.0), ValueError, "momentum"),
+        (lambda: po.ScheduleFreeAdamW(betas=(0.0, 0.9)), ValueError, r"betas\[0\]"),
+        (lambda: po.ScheduleFreeRAdam(betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
+        (lambda: po.ScheduleFreeAdamW(decoupling_c=-1), ValueError, "decoupling_c"),
+        (lambda: po.Prodigy(beta3=2.0), ValueError, "beta3"),
+        (lambda: po.Prodigy(growth_rate=float("nan")), ValueError, "growth_rate"),
+        (lambda: po.DAdaptAdam(lr=-1.0), ValueError, "lr"),
+        (lambda: po.DAdaptAdam(foreach="yes"), TypeError, "foreach"),
+    ],
+)
+def test_bad_arguments_are_refused_at_construction(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
