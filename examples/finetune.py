@@ -37,16 +37,19 @@ from tqdm import tqdm
 import jaxsched
 
 BATCH = 32
+# He initialisation for ReLU layers; uniform because the default truncated normal takes
+# seconds to compile on a CPU.
+HE_UNIFORM = nnx.initializers.variance_scaling(2.0, "fan_in", "uniform")
 
 
 class CNN(nnx.Module):
     """8x8x1 -> conv 3x3 (8) -> conv 3x3 stride 2 (16) -> dense 32 -> head."""
 
     def __init__(self, classes: int, rngs: nnx.Rngs):
-        self.conv1 = nnx.Conv(1, 8, (3, 3), rngs=rngs)
-        self.conv2 = nnx.Conv(8, 16, (3, 3), strides=2, rngs=rngs)
-        self.dense = nnx.Linear(4 * 4 * 16, 32, rngs=rngs)
-        self.head = nnx.Linear(32, classes, rngs=rngs)
+        self.conv1 = nnx.Conv(1, 8, (3, 3), kernel_init=HE_UNIFORM, rngs=rngs)
+        self.conv2 = nnx.Conv(8, 16, (3, 3), strides=2, kernel_init=HE_UNIFORM, rngs=rngs)
+        self.dense = nnx.Linear(4 * 4 * 16, 32, kernel_init=HE_UNIFORM, rngs=rngs)
+        self.head = nnx.Linear(32, classes, kernel_init=HE_UNIFORM, rngs=rngs)
 
     def __call__(self, x):
         x = nnx.relu(self.conv1(x))
@@ -190,7 +193,9 @@ def main(argv=None) -> dict:
 
     start = time.perf_counter()
     data = load_digits(args.seed)
-    model = CNN(5, nnx.Rngs(args.seed))
+    # Built under jit, with "rbg" keys: jax's default threefry random numbers take seconds
+    # to compile on a CPU for some shapes, more than the training itself.
+    model = nnx.jit(lambda: CNN(5, nnx.Rngs(jax.random.key(args.seed, impl="rbg"))))()
     per_epoch = len(data["0-4"][0][0]) // BATCH
     schedule = jaxsched.warmup_cosine(args.lr, per_epoch, args.pretrain_epochs * per_epoch)
     optimizer = nnx.Optimizer(model, jaxsched.adam(schedule), wrt=nnx.Param)
@@ -203,7 +208,11 @@ def main(argv=None) -> dict:
     )
 
     # A new head for the new classes; conv1, conv2 and dense keep the pretrained weights.
-    model.head = nnx.Linear(32, 5, rngs=nnx.Rngs(args.seed + 1))
+    model.head = nnx.jit(
+        lambda: nnx.Linear(
+            32, 5, kernel_init=HE_UNIFORM, rngs=nnx.Rngs(jax.random.key(args.seed + 1, impl="rbg"))
+        )
+    )()
     before = float(evaluate(model, *data["5-9"][1])[1])
     per_epoch = len(data["5-9"][0][0]) // BATCH
     tx = finetune_optimizer(

@@ -95,7 +95,11 @@ def tf1_panels(n: int) -> list[Panel]:
             {
                 "noisy_linear_cosine_decay(..., key, initial_variance=0.01)": (
                     schedules.noisy_linear_cosine_decay(
-                        0.1, n, jax.random.key(0), initial_variance=0.01, num_periods=4.0
+                        0.1,
+                        n,
+                        jax.random.key(0, impl="rbg"),
+                        initial_variance=0.01,
+                        num_periods=4.0,
                     )
                 ),
                 "linear_cosine_decay": schedules.linear_cosine_decay(0.1, n, num_periods=4.0),

@@ -16,6 +16,7 @@ user typed, has already checked everything it passes on.
 from __future__ import annotations
 
 import abc
+import collections
 import contextvars
 import functools
 import inspect
@@ -354,10 +355,32 @@ def spec_of(annotation: Any) -> Spec | None:
 
 
 def signature_specs(fn: Callable) -> dict[str, Spec]:
-    """Each parameter of ``fn`` that declares a spec in its annotation, with that spec."""
-    hints = typing.get_type_hints(fn, include_extras=True)
+    """Each parameter of ``fn`` that declares a spec in its annotation, with that spec.
+
+    Annotations are resolved as ``typing.get_type_hints`` does; if one of them names
+    something the module imports only for type checkers, they are resolved one by one,
+    so that plain hint does not hide the specs of the other parameters.
+    """
+    params = inspect.signature(fn).parameters
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except NameError:
+        chain, target = [], fn
+        while target is not None:
+            chain.append(getattr(target, "__globals__", {}))
+            target = getattr(target, "__wrapped__", None)
+        namespace = dict(collections.ChainMap(*reversed(chain)))
+        hints = {}
+        for name, param in params.items():
+            annotation = getattr(fn, "__annotations__", {}).get(name, param.annotation)
+            if isinstance(annotation, str):
+                try:
+                    annotation = eval(annotation, namespace)
+                except NameError:
+                    continue
+            hints[name] = annotation
     specs = {}
-    for name in inspect.signature(fn).parameters:
+    for name in params:
         spec = spec_of(hints.get(name))
         if spec is not None:
             specs[name] = spec

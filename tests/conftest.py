@@ -2,6 +2,7 @@
 the seed of the run's random draws is shown, and with a failure, what the test drew."""
 
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -43,6 +44,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter):
+    contract = sys.modules.get("test_contract")
+    if contract is not None and contract.FIGURES["callables"]:
+        figures = ", ".join(f"{k}: {v}" for k, v in contract.FIGURES.items())
+        terminalreporter.section("input contract")
+        terminalreporter.write_line(figures)
     if _PARITY:
         terminalreporter.section("largest relative error against the reference")
         for name in sorted(_PARITY):

@@ -1,6 +1,6 @@
 """Multi-device checks on 8 simulated CPU devices, run by tests/test_multidevice.py.
 
-It runs in its own process because the device count is fixed when JAX starts
+They run in their own processes because the device count is fixed when JAX starts
 (``XLA_FLAGS=--xla_force_host_platform_device_count=8``; the test suite keeps one device).
 Every public transformation, optimizer and flavor of ``jaxsched``, ``jaxsched.transforms``,
 ``jaxsched.torch`` and ``jaxsched.keras`` is found by enumeration and built with minimal
@@ -10,20 +10,24 @@ None)``, a replicated matrix and a scalar (both cases in one state):
 
 * ``init/...``: every state array with a parameter's shape has that parameter's sharding
   after ``tx.init(params)``, eagerly and under ``jit``; scalars are replicated.
-* ``step/...``: a jitted update + ``apply_updates`` keeps every sharding.
-* ``hlo/...``: the compiled step has no collective on a parameter-sized array (a shard
-  or more); scalar reductions (global norms) and means over a split axis
-  (gradient centralization) are allowed.
+* ``step/...``: a jitted update + ``apply_updates`` keeps every sharding. Under the
+  Explicit mesh the shardings are part of the types, so tracing the step gives them;
+  under the Auto mesh XLA chooses them, so the step is compiled and run.
+* ``hlo/auto``: that compiled step has no collective on an array of a parameter's size
+  or of a parameter shard's (a gathered state or parameter, an all-reduced gradient);
+  scalar reductions (global norms), means over a split axis (gradient centralization)
+  and Gram matrices (orthogonalization) are other sizes. A gather planted on purpose
+  must be found.
 
-All transformations are checked together in one program per mesh (each under a named
-scope, so a collective names its transformation), which keeps the run short. Then
+All transformations are checked together in one program (each under a named scope, so
+a collective names its transformation), which keeps the compile time down. Then
 ``zero/...`` (ZeRO-1 state: same numbers as unsharded, per-device state bytes / 8) and
 ``sweep/...`` (a sweep of 8 learning rates split over 8 devices equals 8 separate runs).
 
-One process per mesh kind (the test runs the two side by side); each prints one line
+The work is split in two parts, run side by side (``main``); each prints one line
 ``RESULT {json}``: ``problems`` (check -> list of failures) and ``figures`` (measured
 numbers). By hand: ``XLA_FLAGS=--xla_force_host_platform_device_count=8 python
-tests/multidevice_checks.py explicit`` (or ``auto``).
+tests/multidevice_checks.py 0`` (and ``1``).
 """
 
 import json
@@ -53,6 +57,7 @@ NAMESPACES = {
 }
 LABELS = {"w": "a", "r": "b", "s": "b"}
 MASK = {"w": True, "r": False, "s": True}
+MATRICES = {"w": True, "r": True, "s": False}
 
 REQUIRED = {
     "jaxsched.accumulate": lambda: jaxsched.accumulate(jaxsched.adam(1e-2), 2),
@@ -85,6 +90,15 @@ REQUIRED = {
         jaxsched.transforms.scale_by_adam(), 1e-2
     ),
     "jaxsched.transforms.lookahead": lambda: jaxsched.transforms.lookahead(jaxsched.sgd(0.1)),
+    "jaxsched.transforms.orthogonalize": lambda: jaxsched.masked(
+        jaxsched.transforms.orthogonalize(), MATRICES
+    ),
+    "jaxsched.keras.LossScaleOptimizer": lambda: jaxsched.keras.LossScaleOptimizer(
+        jaxsched.keras.Adam()
+    ),
+    "jaxsched.keras.MultiOptimizer": lambda: jaxsched.keras.MultiOptimizer(
+        jaxsched.keras.OptimizerMap(jaxsched.keras.SGD(), {"w": jaxsched.keras.Adam()})
+    ),
     "jaxsched.transforms.scale": lambda: jaxsched.transforms.scale(0.5),
     "jaxsched.transforms.schedule_free": lambda: jaxsched.transforms.schedule_free(1e-2),
     "jaxsched.transforms.scale_by_learning_rate": lambda: (
@@ -106,6 +120,7 @@ NOT_TRANSFORMATIONS = {
     "jaxsched.switch_step",
     "jaxsched.zero_sharding",
     "jaxsched.keras.ReduceLROnPlateau",
+    "jaxsched.keras.scale_loss",
     "jaxsched.transforms.adopt_clip",
     "jaxsched.transforms.averaged_params",
     "jaxsched.transforms.estimated_step_size",
@@ -192,7 +207,7 @@ def path(p) -> str:
 
 
 def state_problems(where: str, state, params, mesh) -> list[str]:
-    """Param-shaped arrays have their parameter's sharding; scalars are replicated."""
+    """Parameter-shaped arrays have their parameter's sharding; scalars are replicated."""
     by_shape = {p.shape: p.sharding for p in jax.tree.leaves(params) if p.ndim}
     replicated = NamedSharding(mesh, P())
     out = []
@@ -200,25 +215,34 @@ def state_problems(where: str, state, params, mesh) -> list[str]:
         if not isinstance(leaf, jax.Array):
             out.append(f"{where}{path(key)}: a {type(leaf).__name__}, not an array")
             continue
+        # Arrays of other shapes (factored second moments, preconditioner matrices) have
+        # no parameter to follow; the step check still sees that they keep their sharding.
         want = replicated if leaf.ndim == 0 else by_shape.get(leaf.shape)
-        if want is None:
-            out.append(f"{where}{path(key)}: shape {leaf.shape} is no parameter's shape")
-        elif not leaf.sharding.is_equivalent_to(want, leaf.ndim):
+        if want is not None and not leaf.sharding.is_equivalent_to(want, leaf.ndim):
             out.append(f"{where}{path(key)}: {leaf.sharding.spec}, expected {want.spec}")
     return out
+
+
+def spec_of(x) -> tuple:
+    """The partition spec of an array or ShapeDtypeStruct, one entry per dimension."""
+    spec = tuple(x.sharding.spec)
+    return spec + (None,) * (len(x.shape) - len(spec))
 
 
 def same_shardings(where: str, got, want) -> list[str]:
     out = []
     pairs = zip(jax.tree_util.tree_flatten_with_path(got)[0], jax.tree.leaves(want))
     for (key, g), w in pairs:
-        if not g.sharding.is_equivalent_to(w.sharding, g.ndim):
+        if spec_of(g) != spec_of(w):
             out.append(
-                f"{where}{path(key)}: {g.sharding.spec} after the step, was {w.sharding.spec}"
+                f"{where}{path(key)}: {P(*spec_of(g))} after the step, was {w.sharding.spec}"
             )
     return out
 
 
+# SOAP rotates whole gradients into the eigenbases of their statistics, which gathers
+# them by design: the collective check skips it (the sharding checks do not).
+WHOLE_MATRICES = {"jaxsched.transforms.scale_by_soap"}
 # The backend's optimisation level changes neither the partitioning nor its collectives,
 # and lowering it takes a third off the compile time of the big step program.
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
@@ -228,21 +252,26 @@ COLLECTIVE = re.compile(
 )
 
 
-def big_collectives(hlo: str, threshold: int) -> list[str]:
-    """Collectives with an array of ``threshold`` elements or more, with their op names."""
+def state_sized_collectives(hlo: str, sizes: set[int]) -> list[str]:
+    """Collectives on an array with as many elements as a parameter or a parameter's shard
+    (a gathered state or parameter, a reduced full gradient), with their op names."""
     out = []
     for line in hlo.splitlines():
         match = COLLECTIVE.search(line)
         if not match:
             continue
-        sizes = [
+        counts = {
             math.prod(int(d) for d in dims.split(",") if d)
             for dims in re.findall(r"[a-z]\w*\[([\d,]*)\]", match["type"])
-        ]
-        if max(sizes, default=0) >= threshold:
+        }
+        if counts & sizes:
             name = re.search(r'op_name="([^"]*)"', line)
             out.append(f"{match['op']} {match['type']} in {name[1] if name else '?'}")
     return out
+
+
+def shard_size(array) -> int:
+    return array.addressable_shards[0].data.size
 
 
 def scope(name: str) -> str:
@@ -265,7 +294,7 @@ def step_program(txs: dict):
     return step_all
 
 
-def check_transformations(txs: dict, kind: str, problems: dict, figures: dict) -> None:
+def check_transformations(txs: dict, kind: str, problems: dict) -> None:
     mesh = make_mesh(kind)
     with jax.set_mesh(mesh):
         params = make_params(mesh)
@@ -283,31 +312,58 @@ def check_transformations(txs: dict, kind: str, problems: dict, figures: dict) -
             init_jit += state_problems(f"{name}: ", state, params, mesh)
         problems[f"init/{kind}/eager"] = init_eager
         problems[f"init/{kind}/jit"] = init_jit
-        figures[f"cpu_seconds/{kind}/init"] = round(time.process_time(), 1)
 
         value = jnp.asarray(1.0)
-        # Sharding errors of Explicit meshes surface when tracing: find the culprits one by
-        # one (cheap: no compilation) and compile the others together.
+
+        def trace(txs):
+            # Under the Explicit mesh the shardings are part of the types: tracing gives
+            # those of the step's outputs. Under the Auto mesh XLA chooses them: lower, to
+            # compile and run below.
+            program = step_program(txs)
+            if kind == "explicit":
+                return jax.eval_shape(program, params, states, value)
+            return jax.jit(program).lower(params, states, value)
+
         try:
-            lowered = jax.jit(step_program(live)).lower(params, states, value)
+            traced = trace(live)
         except Exception:
+            # A sharding error of one transformation stops the trace of all: find the
+            # culprits one by one (tracing only) and check the others together.
             for name, tx in list(live.items()):
                 try:
                     jax.eval_shape(step_program({name: tx}), params, {name: states[name]}, value)
                 except Exception as err:
                     step.append(f"{name}: the step fails: {type(err).__name__}: {err}")
-                    del live[name]
-                    del states[name]
-            lowered = jax.jit(step_program(live)).lower(params, states, value)
-        compiled = lowered.compile(FAST_COMPILE)
-        figures[f"cpu_seconds/{kind}/step"] = round(time.process_time(), 1)
-        stepped = compiled(params, states, value)
+                    del live[name], states[name]
+            traced = trace(live)
+        if kind == "explicit":
+            stepped = traced
+        else:
+            compiled = traced.compile(FAST_COMPILE)
+            stepped = compiled(params, states, value)
+            problems["hlo/auto"] = hlo_problems(compiled.as_text(), params, mesh)
         for name, (new_params, new_state) in stepped.items():
             step += same_shardings(f"{name}: params", new_params, params)
             step += same_shardings(f"{name}: state", new_state, states[name])
         problems[f"step/{kind}"] = step
-        shard = min(p.addressable_shards[0].data.size for p in jax.tree.leaves(params) if p.ndim)
-        problems[f"hlo/{kind}"] = big_collectives(compiled.as_text(), shard)
+
+
+def hlo_problems(hlo: str, params, mesh) -> list[str]:
+    """State-sized collectives in a compiled step; a planted gather must be found."""
+    sizes = {n for p in jax.tree.leaves(params) if p.ndim for n in (p.size, shard_size(p))}
+    exempt = {scope(name) for name in WHOLE_MATRICES}
+    out = [
+        c
+        for c in state_sized_collectives(hlo, sizes)
+        if not any(f"/{name}/" in c for name in exempt)
+    ]
+    replicated = NamedSharding(mesh, P())
+    gather = jax.jit(
+        lambda p: jax.tree.map(lambda x: 2 * jax.lax.with_sharding_constraint(x, replicated), p)
+    )
+    if not state_sized_collectives(gather.lower(params).compile().as_text(), sizes):
+        out.append("the check missed a planted all-gather")
+    return out
 
 
 def device_bytes(tree, device) -> int:
@@ -433,9 +489,8 @@ def check_sweep(kind: str, problems: dict) -> None:
     problems[f"sweep/{kind}"] = out
 
 
-def guarded(names: list[str], check, *args) -> None:
-    """Runs one check; an exception becomes the problem of each of its unfinished checks."""
-    problems = args[1]
+def guarded(problems: dict, names: list[str], check, *args) -> None:
+    """Runs ``check(*args)``; an exception becomes the problem of its unfinished checks."""
     try:
         check(*args)
     except Exception as err:
@@ -443,24 +498,29 @@ def guarded(names: list[str], check, *args) -> None:
             problems.setdefault(name, [f"raised {type(err).__name__}: {err}"])
 
 
-def main(kind: str) -> None:
-    """The checks on a mesh of ``kind`` ("explicit" or "auto"); the catalogue with the first."""
+def main(part: int) -> None:
+    """Part 0 or 1 of the checks, run side by side: every other transformation under both
+    meshes; the catalogue, ZeRO-1 and sweep under the Explicit mesh (part 0) or Auto (1)."""
     start = time.perf_counter()
     problems, figures = {}, {}
     txs, catalogue_problems = catalogue()
-    if kind == "explicit":
+    mine = dict(list(txs.items())[part::2])
+    figures[f"transformations/{part}"] = len(mine)
+    for kind in ("explicit", "auto"):
+        names = [f"init/{kind}/eager", f"init/{kind}/jit", f"step/{kind}"]
+        names += ["hlo/auto"] * (kind == "auto")
+        guarded(problems, names, check_transformations, mine, kind, problems)
+    kind = ("explicit", "auto")[part]
+    if part == 0:
         problems["catalogue"] = catalogue_problems
-    figures["transformations"] = len(txs)
-    names = [f"init/{kind}/eager", f"init/{kind}/jit", f"step/{kind}", f"hlo/{kind}"]
-    guarded(names, check_transformations, txs, kind, problems, figures)
-    guarded([f"zero/{kind}"], check_zero, kind, problems, figures)
-    guarded([f"sweep/{kind}"], check_sweep, kind, problems)
-    figures[f"cpu_seconds/{kind}"] = round(time.process_time(), 1)
-    figures[f"seconds/{kind}"] = round(time.perf_counter() - start, 1)
+    guarded(problems, [f"zero/{kind}"], check_zero, kind, problems, figures)
+    guarded(problems, [f"sweep/{kind}"], check_sweep, kind, problems)
+    figures[f"cpu_seconds/{part}"] = round(time.process_time(), 1)
+    figures[f"seconds/{part}"] = round(time.perf_counter() - start, 1)
     print("RESULT " + json.dumps({"problems": problems, "figures": figures}))
 
 
 if __name__ == "__main__":
     if jax.device_count() != 8:
         sys.exit(f"expected 8 devices, got {jax.device_count()} (XLA_FLAGS set too late?)")
-    main(sys.argv[1])
+    main(int(sys.argv[1]))

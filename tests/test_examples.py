@@ -4,7 +4,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
 from matplotlib import image
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -123,7 +122,6 @@ def test_regularization(tmp_path, capsys):
 
 
 def test_finetune(tmp_path, capsys):
-    pytest.importorskip("sklearn")
     png = tmp_path / "finetune.png"
     result = _load("finetune").main(["--quick", "--quiet", "--plot", str(png)])
     pre, fine = result["pretrain"], result["finetune"]

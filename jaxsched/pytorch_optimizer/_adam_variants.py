@@ -108,8 +108,8 @@ def ADOPT(
       >>> tx = jaxsched.pytorch_optimizer.ADOPT(lr=0.1)
       >>> params = jnp.array([1.0, -1.0])
       >>> u, state = tx.update(2 * params, tx.init(params))
-      >>> print(u)  # the first update only measures the second moment
-      [0. 0.]
+      >>> print(jaxsched.apply_updates(params, u))  # the first update only measures v
+      [ 1. -1.]
 
     References:
       Taniguchi et al. 2024; ``pytorch_optimizer.ADOPT``; ``adopt.ADOPT``.
@@ -360,11 +360,11 @@ def Adan(
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
-      >>> tx = jaxsched.pytorch_optimizer.Adan(lr=0.1)
+      >>> tx = jaxsched.pytorch_optimizer.Adan(lr=1.0)
       >>> params = jnp.array([1.0, -1.0])
       >>> u, state = tx.update(2 * params, tx.init(params))
-      >>> print(u.round(4))
-      [-0.1  0.1]
+      >>> print(u.round(4))  # the first step: -lr * sign(g)
+      [-1.  1.]
 
     References:
       Xie et al. 2022; ``pytorch_optimizer.Adan``; sail-sg/Adan.
@@ -442,8 +442,8 @@ def Lamb(
       >>> tx = jaxsched.pytorch_optimizer.Lamb(lr=0.1)
       >>> params = jnp.array([3.0, -4.0])
       >>> u, state = tx.update(params, tx.init(params), params)
-      >>> print(jaxsched.apply_updates(params, u))  # a step of 0.1 * |p|
-      [ 2.6464467 -3.6464467]
+      >>> print(f"{float(jnp.linalg.norm(u)):.3f}")  # a step of lr * |p|
+      0.500
 
     References:
       You et al. 2019; ``pytorch_optimizer.Lamb``.

@@ -101,10 +101,11 @@ def scale_by_dadapt_adam(
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
-      >>> tx = jaxsched.transforms.scale_by_dadapt_adam()
-      >>> u, state = tx.update(jnp.array([0.5, -2.0]), tx.init(jnp.zeros(2)))
-      >>> print(u.round(10), jaxsched.transforms.estimated_step_size(state))
-      [ 1.e-07 -1.e-07] 1e-06
+      >>> tx = jaxsched.transforms.scale_by_dadapt_adam(b2=0.99, d0=0.1)
+      >>> g = jnp.array([0.5, -2.0])
+      >>> u, state = tx.update(g, tx.init(jnp.zeros(2)))
+      >>> bool(jnp.allclose(u, 0.1 * jnp.sign(g)))  # d0 (1 - b1) / sqrt(1 - b2) sign(g)
+      True
 
     References:
       Defazio & Mishchenko 2023, "Learning-Rate-Free Learning by D-Adaptation";

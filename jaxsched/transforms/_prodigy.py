@@ -206,19 +206,19 @@ def scale_by_prodigy(
                 return jnp.arctan2(top, jnp.sqrt(v))
             return top / (jnp.sqrt(v) + d_new * eps)
 
-        rate = 0.0
+        rate, decayed = 0.0, jax.tree.map(lambda _: False, params)
         if weight_decay is not None:
             rate = weight_decay if fixed_decay else weight_decay * dlr
-        chosen = resolve_mask(mask if weight_decay is not None else None, params)
+            decayed = resolve_mask(mask, params)
 
         def step(p, m, v, g, decays):
-            # The new point as prodigyopt computes it (decay, then the step), so that
-            # p - (p - out) rounds to it exactly: the estimate reads p0 - p, whose early
-            # values lie near float32's resolution.
-            start = p - rate * p if (weight_decay is not None and decays) else p
+            # The new point as prodigyopt computes it (decay, then the step), returned as
+            # p - new so that applying the update rounds to it exactly: the estimate reads
+            # p0 - p, whose early values lie near float32's resolution.
+            start = p - rate * p if decays else p
             return p - (start - dlr * direction(m, v, g))
 
-        out = jax.tree.map(step, params, mu, nu, updates, chosen)
+        out = jax.tree.map(step, params, mu, nu, updates, decayed)
         out = jax.tree.map(lambda u: jnp.where(stepped, u, 0), out)
 
         def when(flag, new, old):

@@ -30,9 +30,7 @@ from .._math import bias_correction, update_moment
 from .._validate import CallableSpec, Count, Decay, Flag, FloatDtype, NonNegative, Real
 
 OpenUnit = Annotated[ScalarOrSchedule, Real(0.0, 1.0, low_open=True, high_open=True)]
-OptionalPositive = Annotated[
-    ScalarOrSchedule | None, Real(low=0.0, low_open=True, optional=True)
-]
+OptionalPositive = Annotated[ScalarOrSchedule | None, Real(low=0.0, low_open=True, optional=True)]
 StepSizeFactor = Annotated[Callable[[Array], Array] | None, CallableSpec(optional=True)]
 
 
@@ -314,17 +312,28 @@ def schedule_free_eval_params(state: PyTree, params: PyTree) -> PyTree:
             "schedule_free_adamw or schedule_free_radam)"
         )
     for node in found:
-        weight = 1 - 1 / node.b1
-
-        def average(z, y, weight=weight):
-            if _is_masked(z):
-                return y
-            return (y + weight * (z - y)).astype(jnp.result_type(y))
-
-        try:
-            params = jax.tree.map(average, node.z, params, is_leaf=_is_masked)
-        except ValueError as err:
-            raise ValueError(
-                f"schedule_free_eval_params: params do not match the optimizer state: {err}"
-            ) from None
+        params = _average_point(node, params)
     return params
+
+
+def _average_point(node: ScheduleFreeState, params: PyTree) -> PyTree:
+    """``params`` with each leaf that ``node`` updates moved from ``y`` to ``x``."""
+    z_leaves, z_def = jax.tree.flatten(node.z, is_leaf=_is_masked)
+    mismatch = ValueError(
+        "schedule_free_eval_params: params do not match the optimizer state (give the "
+        "parameters the optimizer was initialised with)"
+    )
+    try:
+        y_leaves = z_def.flatten_up_to(params)
+    except (TypeError, ValueError):
+        raise mismatch from None
+    weight = 1 - 1 / node.b1
+    out = []
+    for z, y in zip(z_leaves, y_leaves, strict=True):
+        if _is_masked(z):
+            out.append(y)
+            continue
+        if jax.tree.structure(y).num_nodes != 1 or jnp.shape(y) != jnp.shape(z):
+            raise mismatch
+        out.append((y + weight * (z - y)).astype(jnp.result_type(y)))
+    return jax.tree.unflatten(z_def, out)

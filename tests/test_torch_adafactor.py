@@ -1,0 +1,178 @@
+"""Adafactor: jaxsched.torch.Adafactor against the real torch.optim.Adafactor, and the
+native block and optimizer's own options.
+
+Each plan of :func:`parity.option_plans` (no option, each alone, all together) runs 100
+steps on leaves of 0 to 3 dimensions, with arguments drawn afresh every run
+(``JAXSCHED_SEED`` replays a run) and torch's for-loop and foreach paths in turn.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from parity import (
+    SEED,
+    Flavor,
+    Problem,
+    assert_trajectories_close,
+    jaxsched_trajectories,
+    log_uniform,
+    note,
+    rng,
+    torch_trajectory,
+    uniform,
+)
+
+import jaxsched
+from jaxsched.optimizers._adafactor import adafactor
+from jaxsched.transforms._adafactor import scale_by_factored_rms
+
+torch = pytest.importorskip("torch")
+
+SHAPES = ((5,), (3, 4), (2, 3, 2), (), (4, 1))
+
+TORCH_ADAFACTOR = Flavor(
+    # lr above 0.1 in every other plan, so min(lr, 1/sqrt(t)) switches within 100 steps;
+    # eps2 above the parameters' RMS in every other plan, so its floor is used.
+    lambda r, i: dict(
+        lr=[log_uniform(r, 1e-3, 5e-2), uniform(r, 0.15, 0.5)][i % 2],
+        beta2_decay=uniform(r, -1.0, -0.3),
+        eps=(None, [log_uniform(r, 1e-4, 1e-2), uniform(r, 1.0, 3.0)][(i // 2) % 2]),
+    ),
+    {
+        "weight_decay": lambda r: {"weight_decay": uniform(r, 0.05, 0.5)},
+        "maximize": lambda r: {"maximize": True},
+        # eps1 large enough that torch's floors on mean(R) and V bind.
+        "eps1": lambda r: {"eps": (log_uniform(r, 1e-3, 0.3), uniform(r, 1e-3, 1e-2))},
+        "d": lambda r: {"d": uniform(r, 1.0, 1.5)},
+    },
+)
+
+
+def test_torch_adafactor_matches_torch(record_parity):
+    runs = []
+    for i, plan in enumerate(TORCH_ADAFACTOR.plans()):
+        kw = TORCH_ADAFACTOR.draw(rng("Adafactor", i), i, plan)
+        flags = [{}, {"foreach": True}, {"foreach": False}][(i + SEED) % 3]
+        note(f"plan {i}", (plan, kw, flags))
+        runs.append((plan, kw, flags, Problem(rng("Adafactor", i, "problem"), SHAPES)))
+    got = jaxsched_trajectories(
+        [run[3] for run in runs], [jaxsched.torch.Adafactor(**run[1], **run[2]) for run in runs]
+    )
+    failures = []
+    for (plan, kw, flags, problem), (traj, _, _) in zip(runs, got, strict=True):
+        want = torch_trajectory(
+            problem, lambda params, kw=kw, flags=flags: torch.optim.Adafactor(params, **kw, **flags)
+        )
+        try:
+            error = assert_trajectories_close(traj, want, label=f"Adafactor {plan} {kw} {flags}")
+        except AssertionError as e:
+            failures.append(str(e))
+        else:
+            record_parity("torch.Adafactor", error)
+    if failures:
+        raise AssertionError("\n\n".join(failures))
+
+
+def test_torch_adafactor_state_keys_and_errors():
+    params = [jnp.ones((2, 3)), jnp.ones(3)]
+    state = jaxsched.torch.Adafactor(weight_decay=0.1).init(params)
+    assert sorted(jaxsched.hyperparams(state)) == [
+        "clip_threshold",
+        "decay_rate",
+        "learning_rate",
+        "min_scale",
+        "weight_decay",
+    ]
+    assert "eps" in jaxsched.hyperparams(jaxsched.torch.Adafactor(eps=(1e-3, 1e-3)).init(params))
+    for kw, match in [
+        ({"d": 0.5}, r"d must be a number in \[1, inf\)"),
+        ({"beta2_decay": 0.1}, "beta2_decay must be"),
+        ({"eps": (-1.0, 1e-3)}, r"eps\[0\] must be"),
+        ({"eps": (None, -1.0)}, r"eps\[1\] must be"),
+        ({"lr": -1.0}, "lr must be"),
+        ({"weight_decay": float("nan")}, "weight_decay must be"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            jaxsched.torch.Adafactor(**kw)
+    with pytest.raises(TypeError, match="maximize must be True or False"):
+        jaxsched.torch.Adafactor(maximize=1)
+    tx = jaxsched.torch.Adafactor()
+    with pytest.raises(ValueError, match="min_scale"):
+        tx.update(params, tx.init(params))
+
+
+def test_factored_moments_have_row_and_column_shapes():
+    params = {"m": jnp.zeros((2, 3, 4)), "v": jnp.zeros(4), "s": jnp.zeros(())}
+    state = scale_by_factored_rms().init(params).inner_state
+    assert state.row["m"].shape == (2, 3) and state.col["m"].shape == (2, 4)
+    assert state.nu["m"].size == 0 and state.nu["v"].shape == (4,) and state.nu["s"].shape == ()
+    full = scale_by_factored_rms(factored=False).init(params).inner_state
+    assert full.nu["m"].shape == (2, 3, 4) and full.row["m"].size == 0
+    with pytest.raises(ValueError, match="shape"):
+        scale_by_factored_rms().update(
+            {**params, "m": jnp.zeros((2, 4, 3))}, scale_by_factored_rms().init(params)
+        )
+
+
+def test_factored_estimate_is_exact_for_rank_one_squares():
+    # g^2 = a b^T: the row and column means recover every entry, so u = sign(g).
+    g = jnp.outer(jnp.array([1.0, -2.0, 3.0]), jnp.array([0.5, 4.0]))
+    tx = scale_by_factored_rms(eps=0.0, clip_threshold=None)
+    u, _ = tx.update(g, tx.init(g))
+    np.testing.assert_allclose(u, jnp.sign(g), rtol=1e-6)
+
+
+def test_native_options():
+    p = jnp.array([[3.0, -1.0], [0.5, 2.0]])
+    g = jnp.array([[1.0, -2.0], [0.25, 4.0]])
+    # decay_rate 0: beta2 = 0, V = g^2, so an unclipped, unscaled step is signSGD.
+    tx = adafactor(0.1, 0.0, 0.0, None, None, relative_step=False)
+    u, _ = tx.update(g, tx.init(p))
+    np.testing.assert_allclose(u, -0.1 * jnp.sign(g))
+    tx = adafactor(0.1, 0.0, 0.0, None, None, relative_step=False, maximize=True)
+    np.testing.assert_allclose(tx.update(g, tx.init(p))[0], 0.1 * jnp.sign(g))
+    # Decoupled weight decay: lr * wd * p (torch), or step size * wd * p (HF); masked.
+    for decay_by in ("learning_rate", "step_size"):
+        tx = adafactor(0.1, 0.0, 0.0, None, 2.0, None, 0.5, decay_by=decay_by, mask=[True])
+        u, _ = tx.update([g], tx.init([p]), [p])
+        rms = float(jnp.sqrt(jnp.mean(p**2)))
+        c = 0.1 if decay_by == "learning_rate" else 0.1 * rms
+        np.testing.assert_allclose(u[0], -(0.1 * rms * jnp.sign(g) + 0.5 * c * p), rtol=1e-6)
+    tx = adafactor(weight_decay=0.5, min_scale=None, mask=[False])
+    u, _ = tx.update([g], tx.init([p]), [p])
+    np.testing.assert_allclose(u[0], -0.01 * g / jnp.sqrt(g**2 + 1e-30), rtol=1e-6)
+    # Momentum of the scaled step, no bias correction.
+    tx = adafactor(0.1, 0.0, 0.0, None, None, 0.9, relative_step=False)
+    u, _ = tx.update(g, tx.init(p))
+    np.testing.assert_allclose(u, -0.1 * 0.1 * jnp.sign(g), rtol=1e-6)
+    # Relative step: min(lr, 1/sqrt(t)); lr=0.7 is capped from t = 3 on.
+    tx = adafactor(0.7, 0.0, 0.0, None, None)
+    state = tx.init(p)
+    for t in range(1, 5):
+        u, state = tx.update(g, state)
+        np.testing.assert_allclose(u, -min(0.7, t**-0.5) * jnp.sign(g), rtol=1e-6)
+
+
+def test_native_adafactor_jits_and_vmaps_over_settings():
+    params = {"w": jnp.ones((3, 2)), "b": jnp.zeros(2)}
+
+    def run(lr):
+        tx = adafactor(lr)
+        state = tx.init(params)
+        u, state = tx.update(jax.tree.map(jnp.ones_like, params), state, params)
+        return u["w"][0, 0], jaxsched.hyperparams(state)["learning_rate"]
+
+    steps, lrs = jax.jit(jax.vmap(run))(jnp.array([1e-3, 1e-2]))
+    np.testing.assert_allclose(lrs, [1e-3, 1e-2])
+    np.testing.assert_allclose(steps, [-1e-3, -1e-2], rtol=1e-6)
+
+
+def test_bf16_parameters_keep_float32_moments():
+    params = jnp.ones((4, 3), jnp.bfloat16)
+    tx = jaxsched.torch.Adafactor()
+    state = tx.init(params)
+    u, state = tx.update(params, state, params)
+    assert u.dtype == jnp.bfloat16
+    inner = state.inner_state[0]
+    assert inner.row.dtype == jnp.float32 and inner.col.dtype == jnp.float32
