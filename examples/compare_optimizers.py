@@ -240,8 +240,11 @@ def parse_args(argv=None):
         help="reduced budget for tests: 40 epochs, SGD and Adam only, no batch table",
     )
     args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs, args.optimizers, args.batch_optimizer = 40, "SGD,Adam", "none"
+    if args.quick:  # new defaults; options given explicitly win
+        quick = {"epochs": 40, "optimizers": "SGD,Adam", "batch_optimizer": "none"}
+        for name, value in quick.items():
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
     args.optimizers = [name.strip() for name in args.optimizers.split(",")]
     for name in [*args.optimizers, args.batch_optimizer]:
         if name not in OPTIMIZERS and name != "none":

@@ -188,8 +188,11 @@ def main(argv=None) -> dict:
         help="reduced budget for tests: 2 + 14 epochs, patience 1, threshold 0.25",
     )
     args = parser.parse_args(argv)
-    if args.quick:
-        args.pretrain_epochs, args.epochs, args.patience, args.threshold = 2, 14, 1, 0.25
+    if args.quick:  # new defaults; options given explicitly win
+        quick = {"pretrain_epochs": 2, "epochs": 14, "patience": 1, "threshold": 0.25}
+        for name, value in quick.items():
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
 
     start = time.perf_counter()
     data = load_digits(args.seed)

@@ -127,7 +127,9 @@ def main(argv=None) -> dict:
         "--quick", action="store_true", help="reduced budget for tests: 600 steps, a coarser plot"
     )
     args = parser.parse_args(argv)
-    steps = 600 if args.quick else args.steps
+    if args.quick and args.steps == parser.get_default("steps"):
+        args.steps = 600
+    steps = args.steps
 
     train = make_points(80, 0.3, args.seed)
     test = make_points(1000, 0.3, args.seed + 1)

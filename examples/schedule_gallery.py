@@ -438,8 +438,11 @@ def main(argv=None) -> dict:
         "--quick", action="store_true", help="reduced budget for tests: 200 steps, 150 epochs"
     )
     args = parser.parse_args(argv)
-    if args.quick:
-        args.steps, args.epochs = 200, 150
+    if args.quick:  # new defaults; options given explicitly win
+        quick = {"steps": 200, "epochs": 150}
+        for name, value in quick.items():
+            if getattr(args, name) == parser.get_default(name):
+                setattr(args, name, value)
     results = {}
     for key, (title, make) in FIGURES.items():
         start = time.perf_counter()

@@ -3,9 +3,12 @@
 from optax import apply_updates as apply_updates
 from optax import chain as chain
 
+from . import hf as hf
 from . import keras as keras
 from . import optimizers as optimizers
+from . import pytorch_optimizer as pytorch_optimizer
 from . import schedules as schedules
+from . import timm as timm
 from . import torch as torch
 from . import transforms as transforms
 from ._base import ScalarOrSchedule as ScalarOrSchedule
@@ -34,25 +37,39 @@ from ._wrappers import SkipNonfiniteState as SkipNonfiniteState
 from ._wrappers import accumulate as accumulate
 from ._wrappers import check_finite_state as check_finite_state
 from ._wrappers import skip_nonfinite as skip_nonfinite
+from .keras._ema import ema_params as ema_params
 from .optimizers import SwatsState as SwatsState
 from .optimizers import adadelta as adadelta
 from .optimizers import adagrad as adagrad
 from .optimizers import adam as adam
 from .optimizers import adamax as adamax
 from .optimizers import adamw as adamw
+from .optimizers import adan as adan
+from .optimizers import ademamix as ademamix
+from .optimizers import adopt as adopt
 from .optimizers import amsgrad as amsgrad
 from .optimizers import asgd as asgd
+from .optimizers import dadapt_adam as dadapt_adam
 from .optimizers import ftrl as ftrl
+from .optimizers import lamb as lamb
+from .optimizers import lars as lars
 from .optimizers import lion as lion
 from .optimizers import lookahead as lookahead
+from .optimizers import mars as mars
 from .optimizers import momentum as momentum
+from .optimizers import muon as muon
 from .optimizers import nadam as nadam
 from .optimizers import nesterov as nesterov
+from .optimizers import prodigy as prodigy
 from .optimizers import radam as radam
 from .optimizers import ranger as ranger
 from .optimizers import rmsprop as rmsprop
 from .optimizers import rprop as rprop
+from .optimizers import schedule_free_adamw as schedule_free_adamw
+from .optimizers import schedule_free_radam as schedule_free_radam
+from .optimizers import schedule_free_sgd as schedule_free_sgd
 from .optimizers import sgd as sgd
+from .optimizers import soap as soap
 from .optimizers import swats as swats
 from .schedules import constant as constant
 from .schedules import cosine as cosine
@@ -75,7 +92,12 @@ from .schedules import polynomial_decay as polynomial_decay
 from .schedules import step_decay as step_decay
 from .schedules import warmup_cosine as warmup_cosine
 from .schedules import warmup_stable_decay as warmup_stable_decay
+from .sharding import zero_sharding as zero_sharding
+from .sweep import sweep_init as sweep_init
 from .transforms import add_l1 as add_l1
+from .transforms import cautious as cautious
 from .transforms import decay_mask as decay_mask
+from .transforms import estimated_step_size as estimated_step_size
+from .transforms import schedule_free_eval_params as schedule_free_eval_params
 
 __version__ = "0.1.0"

@@ -76,6 +76,11 @@ def check_same_tree(
     Compares tree structure and leaf shapes. Runs at trace time only (structure and
     shapes are static), so it costs nothing inside a compiled step.
     """
+    # Fast path: paths are only built to name a difference (they cost a trace per block).
+    exp_flat, exp_def = jax.tree_util.tree_flatten(expected)
+    got_flat, got_def = jax.tree_util.tree_flatten(got)
+    if exp_def == got_def and all(np.shape(e) == np.shape(g) for e, g in zip(exp_flat, got_flat)):
+        return
     exp_leaves, exp_def = jax.tree_util.tree_flatten_with_path(expected)
     got_leaves, got_def = jax.tree_util.tree_flatten_with_path(got)
     if exp_def != got_def:
@@ -113,21 +118,25 @@ def moment_dtype(param_dtype: Any, override: Any = None) -> Any:
     return jnp.promote_types(param_dtype, jnp.float32)
 
 
-def zeros_like_tree(params: PyTree, dtype: Any = None) -> PyTree:
-    """Zeros shaped, and sharded, like each parameter (``jnp.zeros_like`` keeps the sharding).
-
-    The dtype is :func:`moment_dtype` of the parameter's dtype and ``dtype``.
-    """
-    return jax.tree.map(
-        lambda p: jnp.zeros_like(p, moment_dtype(jnp.result_type(p), dtype)), params
-    )
-
-
 def full_like_tree(params: PyTree, value: Any, dtype: Any = None) -> PyTree:
-    """Like :func:`zeros_like_tree`, filled with ``value`` (a scalar, possibly traced)."""
-    return jax.tree.map(
-        lambda p: jnp.full_like(p, value, moment_dtype(jnp.result_type(p), dtype)), params
-    )
+    """Arrays filled with ``value``, shaped and sharded like each parameter.
+
+    The dtype is :func:`moment_dtype` of the parameter's dtype and ``dtype``. The value
+    is selected against the parameter (``where(True, value, p)``) rather than built from
+    its shape: under ``jit`` on an Auto mesh a constant would be replicated, while the
+    selection takes the parameter's sharding.
+    """
+
+    def full(p):
+        dt = moment_dtype(jnp.result_type(p), dtype)
+        return jnp.where(True, jnp.asarray(value, dt), jnp.asarray(p, dt))
+
+    return jax.tree.map(full, params)
+
+
+def zeros_like_tree(params: PyTree, dtype: Any = None) -> PyTree:
+    """Zeros shaped and sharded like each parameter (see :func:`full_like_tree`)."""
+    return full_like_tree(params, 0, dtype)
 
 
 class EmptyState(NamedTuple):
@@ -161,6 +170,9 @@ def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
 
 def check_float_updates(updates: PyTree) -> None:
     """Raises TypeError naming the first leaf whose dtype is not floating (at trace time)."""
+    # Paths are only built when some leaf is not floating.
+    if all(jnp.issubdtype(jnp.result_type(x), jnp.inexact) for x in jax.tree.leaves(updates)):
+        return
     for path, leaf in jax.tree_util.tree_flatten_with_path(updates)[0]:
         dtype = jnp.result_type(leaf)
         if not jnp.issubdtype(dtype, jnp.inexact):

@@ -17,8 +17,12 @@ def update_moment(updates: PyTree, moments: PyTree, decay: Any, order: int) -> P
     bf16 gradients are squared in float32.
     """
 
+    # The scalar is computed once, not once per leaf: XLA compile time grows with the
+    # per-leaf op count.
+    rest = 1 - decay
+
     def ema(m, g):
-        return (decay * m + (1 - decay) * g.astype(m.dtype) ** order).astype(m.dtype)
+        return (decay * m + rest * g.astype(m.dtype) ** order).astype(m.dtype)
 
     return jax.tree.map(ema, moments, updates)
 

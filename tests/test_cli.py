@@ -3,6 +3,7 @@
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -192,8 +193,13 @@ def test_python_dash_m_jaxsched():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1:] == ["0,0.1", "1,0.1", "2,0.01", "3,0.01"]
-    done = subprocess.run(
-        [sys.executable, "-m", "jaxsched", "plot", "nope()"], capture_output=True, text=True
-    )
+
+
+def test_console_script():
+    # Installed by `pip install -e .` from [project.scripts], next to this interpreter.
+    script = Path(sys.executable).parent / "jaxsched"
+    assert script.is_file(), "reinstall the package (pip install -e .) to get the script"
+    done = subprocess.run([str(script), "plot", "nope()"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("jaxsched: error: unknown schedule 'nope'")
+    assert len(done.stderr.strip().splitlines()) == 1

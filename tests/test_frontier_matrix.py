@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import pytorch_optimizer as po
 import torch
 from parity import (
     Flavor,
@@ -44,14 +45,13 @@ from parity import (
 
 import jaxsched
 import jaxsched.pytorch_optimizer as jpo
-import pytorch_optimizer as po
 from jaxsched.optimizers import muon, soap
 from jaxsched.transforms import EmaMomentumState, orthogonalize
 
 # Muon in bfloat16, step by step: see test_torch_muon_bfloat16_steps.
 BF16_STEP_TOL = 5e-4
 BF16_STEPS_OFF = 0.1
-SOAP_TOL = 1e-4  # float32 eigh/qr of torch and XLA: see the module docstring.
+SOAP_TOL = 1e-5
 
 
 @contextlib.contextmanager
@@ -146,15 +146,8 @@ class AuthorsMuonWithAuxAdam(torch.optim.Optimizer):
 class AuthorsSOAP(torch.optim.Optimizer):
     """nikhilvyas/SOAP's ``SOAP``, with pytorch_optimizer's ``maximize`` added."""
 
-    def __init__(self, params, lr=3e-3, betas=(0.95, 0.95), shampoo_beta=-1, eps=1e-8,
-                 weight_decay=0.01, precondition_frequency=10, max_precond_dim=10000,
-                 merge_dims=False, precondition_1d=False, normalize_grads=False,
-                 data_format="channels_first", correct_bias=True, maximize=False):  # fmt: skip
-        defaults = dict(lr=lr, betas=betas, shampoo_beta=shampoo_beta, eps=eps,
-                        weight_decay=weight_decay, precondition_frequency=precondition_frequency,
-                        max_precond_dim=max_precond_dim, merge_dims=merge_dims,
-                        precondition_1d=precondition_1d, normalize_grads=normalize_grads,
-                        correct_bias=correct_bias)  # fmt: skip
+    def __init__(self, params, data_format="channels_first", maximize=False, **defaults):
+        # Every value is given, by _authors_soap.
         super().__init__(params, defaults)
         self._data_format, self.maximize = data_format, maximize
 
@@ -261,14 +254,15 @@ class AuthorsSOAP(torch.optim.Optimizer):
                     outer = torch.tensordot(new_grad, new_grad, dims=dims)
                     state["GG"][idx].lerp_(outer, 1 - state["shampoo_beta"])
         if state["Q"] is None:
-            state["Q"] = [
-                [] if len(m) == 0 else torch.flip(torch.linalg.eigh(m + 1e-30 * torch.eye(m.shape[0]))[1], [1])
-                for m in state["GG"]
-            ]  # fmt: skip
+            state["Q"] = [[] if len(m) == 0 else self.eigenbasis(m) for m in state["GG"]]
         if state["step"] > 0 and state["step"] % group["precondition_frequency"] == 0:
             state["Q"] = self.orthogonal_qr(state, group)
         if state["step"] > 0:
             state["exp_avg"] = self.project(state["exp_avg"], state, group)
+
+    @staticmethod
+    def eigenbasis(m):
+        return torch.flip(torch.linalg.eigh(m + 1e-30 * torch.eye(m.shape[0]))[1], [1])
 
     def orthogonal_qr(self, state, group):
         orig_shape = state["exp_avg_sq"].shape
@@ -316,6 +310,7 @@ def run_plans(name, flavor, make_jax, references, record_parity, shapes, rtol=1e
     got = jaxsched_trajectories([run[1] for run in runs], [make_jax(run[2]) for run in runs])
     used, failures = set(), []
     for (label, problem, kw), (traj, _, _) in zip(runs, got, strict=True):
+        assert all(np.isfinite(x).all() for x in traj), f"{label}: not finite"
         for ref_name, make, supports, context in references:
             if not supports(kw):
                 continue
@@ -340,13 +335,20 @@ def _always(kw):
 
 
 def _coefficients(r):
-    return (uniform(r, 3.0, 3.5), uniform(r, -4.8, -4.3), uniform(r, 1.8, 2.1))
+    # Between Jordan's quintic and the classical (15, -10, 3) / 8, whose iterations keep
+    # singular values bounded; a few % off Jordan's some let them grow without bound.
+    t = uniform(r, 0.3, 1.0)
+    jordan, classical = (3.4445, -4.7750, 2.0315), (1.875, -1.25, 0.375)
+    return tuple(t * j + (1 - t) * c for j, c in zip(jordan, classical))
 
 
 # ----------------------------------------------------------------------------------
 # Muon.
 
-TORCH_MUON_SHAPES = ((3, 4), (5, 3), (4, 4))
+# Matrices of aspect ratio 2 or more: a square random matrix now and then has a
+# singular value near 0, where Newton-Schulz turns float32 rounding into 1e-4 changes of
+# the update, and float32 trajectories drift apart (Muon's own sensitivity).
+TORCH_MUON_SHAPES = ((3, 6), (8, 3), (2, 5))
 
 TORCH_MUON = Flavor(
     lambda r, i: dict(
@@ -368,6 +370,15 @@ TORCH_MUON = Flavor(
 )
 
 
+# Options grouped in fewer plans than one each, to keep the compile time small.
+TORCH_MUON_PLANS = [
+    (),
+    ("weight_decay", "match_rms_adamw"),
+    ("no_nesterov", "ns"),
+    tuple(TORCH_MUON.options),
+]
+
+
 def test_torch_muon(record_parity):
     run_plans(
         "torch.Muon (float32 Newton-Schulz)",
@@ -383,6 +394,7 @@ def test_torch_muon(record_parity):
         ],
         record_parity,
         lambda kw: TORCH_MUON_SHAPES,
+        plans=TORCH_MUON_PLANS,
     )
 
 
@@ -420,7 +432,7 @@ def test_torch_muon_bfloat16_steps(record_parity):
     momentum (rounded differently: a lerp in torch) flips a bfloat16 rounding, which
     moves one entry of the step by about ``lr * 2**-8``: rare, and bounded here."""
     name = "torch.Muon (bfloat16, per step)"
-    for i, plan in enumerate(TORCH_MUON.plans()):
+    for i, plan in enumerate([(), tuple(TORCH_MUON.options)]):
         kw = TORCH_MUON.draw(rng(name, i), i, plan)
         note(f"plan {i}", (plan, kw))
         problem = Problem(rng(name, i, "p"), TORCH_MUON_SHAPES)
@@ -446,7 +458,7 @@ def test_torch_muon_bfloat16_steps(record_parity):
         record_parity(name, float(per_step.max()))
 
 
-MUON_SHAPES = ((5,), (3, 4), (4, 3), (2, 3, 2))
+MUON_SHAPES = ((5,), (3, 6), (6, 3), (2, 2, 5))
 
 
 def _use_muon(kw):
@@ -492,6 +504,15 @@ PYTORCH_OPTIMIZER_MUON = Flavor(
 )
 
 
+PYTORCH_OPTIMIZER_MUON_PLANS = [
+    (),
+    ("weight_decay", "use_adjusted_lr", "use_muon"),
+    ("weight_decay", "coupled", "no_nesterov", "maximize"),
+    ("ns",),
+    tuple(PYTORCH_OPTIMIZER_MUON.options),
+]
+
+
 def test_pytorch_optimizer_muon(record_parity):
     name = "pytorch_optimizer.Muon (float32 Newton-Schulz)"
     run_plans(
@@ -501,6 +522,7 @@ def test_pytorch_optimizer_muon(record_parity):
         [(name, _pytorch_optimizer_muon, _always, float32_newton_schulz)],
         record_parity,
         lambda kw: MUON_SHAPES,
+        plans=PYTORCH_OPTIMIZER_MUON_PLANS,
     )
 
 
@@ -519,10 +541,21 @@ AUTHORS_MUON = Flavor(
 def _authors_muon(params, kw):
     wd = kw.get("weight_decay", 0.0)
     flags = [len(s) >= 2 for s in MUON_SHAPES]
-    muon_group = dict(params=[p for p, f in zip(params, flags) if f], use_muon=True,
-                      lr=kw["learning_rate"], momentum=kw["momentum"], weight_decay=wd)  # fmt: skip
-    adam_group = dict(params=[p for p, f in zip(params, flags) if not f], use_muon=False,
-                      lr=kw["adam_lr"], betas=kw["betas"], eps=kw["adam_eps"], weight_decay=wd)  # fmt: skip
+    muon_group = dict(
+        params=[p for p, f in zip(params, flags) if f],
+        use_muon=True,
+        lr=kw["learning_rate"],
+        momentum=kw["momentum"],
+        weight_decay=wd,
+    )
+    adam_group = dict(
+        params=[p for p, f in zip(params, flags) if not f],
+        use_muon=False,
+        lr=kw["adam_lr"],
+        betas=kw["betas"],
+        eps=kw["adam_eps"],
+        weight_decay=wd,
+    )
     return AuthorsMuonWithAuxAdam([muon_group, adam_group])
 
 
@@ -553,7 +586,7 @@ def test_muon_against_authors(record_parity):
     )
 
 
-@pytest.mark.parametrize("shape", [(3, 5), (6, 2), (4, 4), (2, 3, 4)])
+@pytest.mark.parametrize("shape", [(3, 5), (6, 2), (2, 3, 4)])
 def test_newton_schulz_bit_equal_to_torch(shape):
     """On equal inputs the bfloat16 iteration, jitted, gives torch's bits (op by op,
     without XLA's fusions, an entry differs now and then)."""
@@ -567,7 +600,7 @@ def test_newton_schulz_bit_equal_to_torch(shape):
     np.testing.assert_array_equal(got, want.float().numpy().reshape(shape))
 
 
-@pytest.mark.parametrize("coeffs", ["original", "quintic", "polar_express_safer"])
+@pytest.mark.parametrize("coeffs", ["quintic", "polar_express_safer"])
 def test_newton_schulz_bit_equal_to_pytorch_optimizer(coeffs):
     """pytorch_optimizer's iteration on a stack of matrices (its foreach path batches
     the matrices of one shape), coefficient schedules included."""
@@ -655,20 +688,23 @@ SOAP_FLAVOR = Flavor(
 
 def _authors_soap(params, kw):
     kw = dict(kw)
-    kw["max_precond_dim"] = kw.pop("max_precondition_dim", 10000)
-    kw["normalize_grads"] = kw.pop("normalize_gradient", False)
-    if kw.get("shampoo_beta") is None:
-        kw["shampoo_beta"] = -1
-    return AuthorsSOAP(params, **kw)
+    values = dict(
+        shampoo_beta=kw.pop("shampoo_beta", -1),
+        max_precond_dim=kw.pop("max_precondition_dim", 10000),
+        normalize_grads=kw.pop("normalize_gradient", False),
+        merge_dims=kw.pop("merge_dims", False),
+        precondition_1d=kw.pop("precondition_1d", False),
+        correct_bias=kw.pop("correct_bias", True),
+    )
+    return AuthorsSOAP(params, **values, **kw)
 
 
 # Options grouped in fewer plans than one each: every plan compiles about a dozen
 # eigh/qr/sort, a second of CPU each.
 SOAP_PLANS = [
     (),
-    ("weight_decay", "shampoo_beta", "no_correct_bias"),
+    ("weight_decay", "shampoo_beta", "no_correct_bias", "max_precondition_dim"),
     ("precondition_1d", "normalize_gradient", "maximize"),
-    ("max_precondition_dim",),
     ("merge_dims", "channels_last"),
     tuple(SOAP_FLAVOR.options),
 ]
@@ -733,4 +769,3 @@ def test_soap_errors():
         soap(merge_dims="yes")
     with pytest.raises(ValueError, match="shampoo_beta"):
         soap(shampoo_beta=1.0)
-

@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from parity import (
-    SEED,
     Flavor,
     Problem,
     assert_trajectories_close,
@@ -41,22 +40,32 @@ DRAWS = 4
 FUNCTIONS = [n for n in dir(optimization) if n.startswith("get_")]
 
 
-def hf_rates(make, lr: float, steps: int) -> np.ndarray:
-    """``param_groups[0]["lr"]`` before each of ``steps`` optimizer steps under ``make(opt)``."""
+def hf_rates(make, lr: float, steps: int = 2000) -> np.ndarray:
+    """``param_groups[0]["lr"]`` after ``k`` calls of ``make(opt).step()``, k < ``steps``.
+
+    The optimizer itself is not stepped (a LambdaLR's rate depends only on its count);
+    torch's warning about that order is silenced.
+    """
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sched = make(opt)
-    rates = []
-    for _ in range(steps):
-        rates.append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
+        rates = []
+        for _ in range(steps):
+            rates.append(opt.param_groups[0]["lr"])
+            sched.step()
     return np.asarray(rates)
 
 
-def compare(label, schedule, want, lr, record_parity):
-    got = np.asarray(schedule(jnp.arange(len(want))), np.float64)
+def compare(label, schedule, want, lr, record_parity, n=2000):
+    """The first ``n`` values of ``schedule`` against ``want``.
+
+    Always 2000 steps are evaluated (one array shape: jax compiles each operation once
+    for all the schedules); a cosine is compared up to 300 steps past its end only (its
+    float32 phase loses digits in proportion to the number of waves, see docs/hf.md).
+    """
+    got = np.asarray(schedule(jnp.arange(2000)), np.float64)[:n]
+    want = want[:n]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * lr, err_msg=label)
     error = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
     record_parity(f"hf.{label}", error)
@@ -67,7 +76,7 @@ def _steps(r, i):
     the training at or before the end of the warmup (HF then decays at once)."""
     lr = log_uniform(r, 1e-5, 1.0)
     w = [0, 1, int(r.integers(2, 300)), int(r.integers(2, 300))][i]
-    total = int(r.integers(w + 1, w + 1500)) if i < 3 else int(r.integers(0, w + 1))
+    total = w + int(r.integers(200, 1500)) if i < 3 else int(r.integers(0, w + 1))
     return lr, w, total
 
 
@@ -116,12 +125,15 @@ def draw_kwargs(name, r, i):
     raise KeyError(name)
 
 
-PURE = [
-    n
-    for n in FUNCTIONS
-    if n not in ("get_scheduler", "get_adafactor_schedule")
-    and n not in ("get_reduce_on_plateau_schedule", "get_greedy_schedule")
-]
+# The step-driven schedules (get_scheduler, the metric-driven two and Adafactor's
+# read-back are tested on their own below).
+OTHERS = (
+    "get_scheduler",
+    "get_adafactor_schedule",
+    "get_reduce_on_plateau_schedule",
+    "get_greedy_schedule",
+)
+PURE = [n for n in FUNCTIONS if n not in OTHERS]
 
 
 def test_every_hf_function_has_a_jaxsched_equivalent():
@@ -135,12 +147,12 @@ def test_schedule_matches_transformers(name, record_parity):
         r = rng("hf", name, i)
         lr, kw = draw_kwargs(name, r, i)
         note(f"draw {i}", (lr, kw))
-        n = min(2000, max(kw.get("num_training_steps") or 0, 400) + 300)
-        want = hf_rates(lambda opt, kw=kw: getattr(optimization, name)(opt, **kw), lr, n)
+        want = hf_rates(lambda opt, kw=kw: getattr(optimization, name)(opt, **kw), lr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             schedule = getattr(hf, name)(lr, **kw)
-        compare(name, schedule, want, lr, record_parity)
+        n = max(kw.get("num_training_steps") or 0, 400) + 300
+        compare(name, schedule, want, lr, record_parity, n)
 
 
 HARD = "get_cosine_with_hard_restarts_schedule_with_warmup"
@@ -170,9 +182,7 @@ def test_hard_restarts_take_hfs_value_where_float64_misses_a_restart():
 )
 def test_get_scheduler_dispatches_as_transformers(name, extra, record_parity):
     lr, w, total = 0.05, 37, 700
-    want = hf_rates(
-        lambda opt: optimization.get_scheduler(name, opt, w, total, dict(extra)), lr, 900
-    )
+    want = hf_rates(lambda opt: optimization.get_scheduler(name, opt, w, total, dict(extra)), lr)
     compare(
         f"get_scheduler({name!r})",
         hf.get_scheduler(name, lr, w, total, extra),
@@ -224,8 +234,10 @@ def test_argument_errors_name_the_argument():
         hf.get_linear_schedule_with_warmup(0.1, -1, 10)
     with pytest.raises(TypeError, match="lr must be"):
         hf.get_constant_schedule("0.1")
-    with pytest.raises(ValueError, match="give total_steps or stable_steps"):
+    with pytest.raises(ValueError, match="give num_training_steps or num_stable_steps"):
         hf.get_wsd_schedule(0.1, 10, 10)
+    with pytest.raises(ValueError, match="num_training_steps must be an integer >= num_warmup_steps"):
+        hf.get_wsd_schedule(0.1, 10, 10, 15)
     with pytest.warns(UserWarning, match="num_stable_steps is used"):
         hf.get_wsd_schedule(0.1, 10, 10, num_training_steps=100, num_stable_steps=5)
 
@@ -520,7 +532,7 @@ def test_adafactor_matches_transformers(record_parity):
             lambda params, kw=kw: optimization.Adafactor(params, **kw),
             make_scheduler,
             record=lambda opt, params, proxy=proxy: [
-                torch.tensor(proxy["s"].get_last_lr()[0] if proxy else 0.0)
+                torch.as_tensor(float(proxy["s"].get_last_lr()[0]) if proxy else 0.0)
             ],
         )
         label = f"Adafactor plan {plan} {kw}"
@@ -567,7 +579,3 @@ def test_adafactor_state_keys_and_errors():
         hf.get_adafactor_schedule(jaxsched.adam().init(params))
     with pytest.raises(ValueError, match="min_scale"):
         hf.Adafactor().update(params, hf.Adafactor().init(params))
-
-
-def test_seed_is_replayable():
-    assert isinstance(SEED, int)

@@ -231,7 +231,6 @@ def test_sweep_mesh_errors():
 
 
 def test_sweep_example_runs_and_ranks():
-    pytest.importorskip("sklearn")
     path = ROOT / "examples" / "sweep.py"
     spec = importlib.util.spec_from_file_location("sweep_example", path)
     example = importlib.util.module_from_spec(spec)

@@ -37,79 +37,68 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".mutate-workdir"
 
-P = "tests/test_parity_"
+S = "tests/test_parity_sgd_adam.py"
+T = "tests/test_parity_torch_optim.py::test_torch_optimizer_trajectories"
+K = "tests/test_parity_keras_optim.py::test_keras_optimizer_trajectories"
+LIVE = "tests/test_live_hf_timm.py"
+
+
+def _ids(test: str, *names: str) -> str:
+    return " ".join(f"{test}[{n}]" for n in names)
+
+
 # Module -> pytest invocations that test it, fastest first; each runs with -x and the
-# run stops at the first that fails. "-k" filters pick the optimizer's own tests.
+# run stops at the first that fails. Node ids pick the optimizer's own parity tests.
 TESTS: dict[str, list[str]] = {
-    "jaxsched/transforms/_basic.py": [f"{P}sgd_adam.py", "tests/test_core.py"],
-    "jaxsched/transforms/_adam.py": [f"{P}sgd_adam.py -k Adam", f"{P}keras_optim.py -k Adam"],
-    "jaxsched/transforms/_adadelta.py": [
-        f"{P}torch_optim.py -k Adadelta",
-        f"{P}keras_optim.py -k Adadelta",
+    "jaxsched/_math.py": [_ids(f"{S}::test_torch_optimizer_trajectories", "Adam"), T],
+    "jaxsched/transforms/_basic.py": [S, "tests/test_core.py"],
+    "jaxsched/transforms/_adam.py": [
+        f"{_ids(f'{S}::test_torch_optimizer_trajectories', 'Adam', 'AdamW')} "
+        f"{S}::test_native_adam_eps_root_against_optax",
+        _ids(K, "Adam", "AdamW"),
     ],
-    "jaxsched/transforms/_adagrad.py": [
-        f"{P}torch_optim.py -k Adagrad",
-        f"{P}keras_optim.py -k Adagrad",
-    ],
-    "jaxsched/transforms/_adamax.py": [
-        f"{P}torch_optim.py -k Adamax",
-        f"{P}keras_optim.py -k Adamax",
-    ],
-    "jaxsched/transforms/_asgd.py": [f"{P}torch_optim.py -k ASGD"],
+    "jaxsched/transforms/_adadelta.py": [_ids(T, "Adadelta"), _ids(K, "Adadelta")],
+    "jaxsched/transforms/_adagrad.py": [_ids(T, "Adagrad"), _ids(K, "Adagrad")],
+    "jaxsched/transforms/_adamax.py": [_ids(T, "Adamax"), _ids(K, "Adamax")],
+    "jaxsched/transforms/_asgd.py": [_ids(T, "ASGD")],
     "jaxsched/transforms/_centralize.py": ["tests/test_ranger.py"],
-    "jaxsched/transforms/_clip.py": [f"{P}keras_optim.py"],
-    "jaxsched/transforms/_ftrl.py": [f"{P}keras_optim.py -k Ftrl"],
-    "jaxsched/transforms/_lion.py": [f"{P}keras_optim.py -k Lion"],
+    "jaxsched/transforms/_clip.py": [_ids(K, "SGD", "Adam", "RMSprop", "Lion")],
+    "jaxsched/transforms/_ftrl.py": [_ids(K, "Ftrl")],
+    "jaxsched/transforms/_lion.py": [_ids(K, "Lion")],
     "jaxsched/transforms/_lookahead.py": ["tests/test_ranger.py"],
     "jaxsched/transforms/_momentum.py": [
-        f"{P}sgd_adam.py -k SGD",
-        f"{P}keras_optim.py -k 'SGD or RMSprop'",
-        f"{P}torch_optim.py -k RMSprop",
+        _ids(f"{S}::test_torch_optimizer_trajectories", "SGD"),
+        _ids(K, "SGD", "RMSprop"),
+        _ids(T, "RMSprop"),
     ],
-    "jaxsched/transforms/_nadam.py": [f"{P}torch_optim.py -k NAdam", f"{P}keras_optim.py -k Nadam"],
-    "jaxsched/transforms/_radam.py": [f"{P}torch_optim.py -k RAdam", "tests/test_ranger.py"],
+    "jaxsched/transforms/_nadam.py": [_ids(T, "NAdam"), _ids(K, "Nadam")],
+    "jaxsched/transforms/_radam.py": [_ids(T, "RAdam"), "tests/test_ranger.py"],
     "jaxsched/transforms/_regularize.py": ["tests/test_regularize.py"],
-    "jaxsched/transforms/_rms.py": [
-        f"{P}torch_optim.py -k RMSprop",
-        f"{P}keras_optim.py -k RMSprop",
-    ],
-    "jaxsched/transforms/_rprop.py": [f"{P}torch_optim.py -k Rprop"],
-    "jaxsched/_math.py": [f"{P}sgd_adam.py -k Adam", f"{P}torch_optim.py"],
-    "jaxsched/optimizers/_adam.py": [f"{P}sgd_adam.py -k Adam"],
-    "jaxsched/optimizers/_adaptive.py": [f"{P}torch_optim.py", "tests/test_optimizer_errors.py"],
-    "jaxsched/optimizers/_asgd.py": [f"{P}torch_optim.py -k ASGD"],
-    "jaxsched/optimizers/_ranger.py": [
-        "tests/test_ranger.py",
-        "tests/test_live_hf_timm.py -k ranger",
-    ],
-    "jaxsched/optimizers/_sgd.py": [f"{P}sgd_adam.py -k SGD"],
-    "jaxsched/optimizers/_signs.py": [f"{P}torch_optim.py -k Rprop", f"{P}keras_optim.py -k Lion"],
+    "jaxsched/transforms/_rms.py": [_ids(T, "RMSprop"), _ids(K, "RMSprop")],
+    "jaxsched/transforms/_rprop.py": [_ids(T, "Rprop")],
+    "jaxsched/optimizers/_adam.py": [_ids(f"{S}::test_torch_optimizer_trajectories", "Adam")],
+    "jaxsched/optimizers/_adaptive.py": [T, "tests/test_optimizer_errors.py"],
+    "jaxsched/optimizers/_asgd.py": [_ids(T, "ASGD")],
+    "jaxsched/optimizers/_ranger.py": ["tests/test_ranger.py", f"{LIVE} -k ranger"],
+    "jaxsched/optimizers/_sgd.py": [_ids(f"{S}::test_torch_optimizer_trajectories", "SGD")],
+    "jaxsched/optimizers/_signs.py": [_ids(T, "Rprop"), _ids(K, "Lion")],
     "jaxsched/optimizers/_swats.py": ["tests/test_switch.py"],
-    "jaxsched/schedules/_combine.py": [
-        "tests/test_schedules_native.py",
-        "tests/test_live_hf_timm.py -k 'hugging or timm'",
-    ],
+    "jaxsched/schedules/_combine.py": ["tests/test_schedules_native.py", f"{LIVE} -k hugging"],
     "jaxsched/schedules/_common.py": [
         "tests/test_schedules_native.py",
         "tests/test_schedules_tf.py",
         "tests/test_schedules_torch.py",
     ],
-    "jaxsched/schedules/_hf.py": [
-        "tests/test_schedules_native.py",
-        "tests/test_live_hf_timm.py -k 'hugging or timm'",
-    ],
+    "jaxsched/schedules/_hf.py": ["tests/test_schedules_native.py", f"{LIVE} -k 'hugging or timm'"],
     "jaxsched/schedules/_tf.py": [
         "tests/test_schedules_tf.py",
-        "tests/test_live_hf_timm.py -k keras",
+        f"{LIVE} -k keras",
         "tests/test_schedules_keras.py",
     ],
-    "jaxsched/schedules/_torch_like.py": [
-        "tests/test_schedules_torch.py",
-        "tests/test_live_hf_timm.py -k timm",
-    ],
-    "jaxsched/torch/_optim.py": [f"{P}sgd_adam.py", f"{P}torch_optim.py"],
-    "jaxsched/keras/_common.py": [f"{P}keras_optim.py"],
-    "jaxsched/keras/_optimizers.py": [f"{P}keras_optim.py"],
+    "jaxsched/schedules/_torch_like.py": ["tests/test_schedules_torch.py", f"{LIVE} -k timm"],
+    "jaxsched/torch/_optim.py": [S, T],
+    "jaxsched/keras/_common.py": [K],
+    "jaxsched/keras/_optimizers.py": [K],
 }
 
 SWAP_OPS = {
@@ -654,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(m)
                 print(
                     f"  [{n}/{len(mutants)}] {m.status:16s} {m.where()} {m.kind}: "
-                    f"{m.before} -> {m.after} ({m.seconds}s)",
+                    f"{m.before} -> {m.after} ({m.seconds}s) {m.detail}",
                     flush=True,
                 )
 

@@ -16,6 +16,8 @@ from ._adafactor import Adafactor as Adafactor
 from ._adafactor import get_adafactor_schedule as get_adafactor_schedule
 from ._greedy import GreedyLR as GreedyLR
 from ._greedy import GreedyLRState as GreedyLRState
+from ._scheduler import get_greedy_schedule as get_greedy_schedule
+from ._scheduler import get_reduce_on_plateau_schedule as get_reduce_on_plateau_schedule
 from ._scheduler import get_scheduler as get_scheduler
 from ._schedules import get_constant_schedule as get_constant_schedule
 from ._schedules import get_constant_schedule_with_warmup as get_constant_schedule_with_warmup
@@ -27,13 +29,11 @@ from ._schedules import (  # re-exported through __all__: "X as X" would not fit
 from ._schedules import (
     get_cosine_with_min_lr_schedule_with_warmup as get_cosine_with_min_lr_schedule_with_warmup,
 )
-from ._schedules import get_greedy_schedule as get_greedy_schedule
 from ._schedules import get_inverse_sqrt_schedule as get_inverse_sqrt_schedule
 from ._schedules import get_linear_schedule_with_warmup as get_linear_schedule_with_warmup
 from ._schedules import (
     get_polynomial_decay_schedule_with_warmup as get_polynomial_decay_schedule_with_warmup,
 )
-from ._schedules import get_reduce_on_plateau_schedule as get_reduce_on_plateau_schedule
 from ._schedules import get_wsd_schedule as get_wsd_schedule
 
 __all__ = [

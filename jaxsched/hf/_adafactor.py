@@ -26,7 +26,7 @@ def _warmup_init(step: Any) -> Array:
 
 
 @validated
-def Adafactor(  # noqa: N802 (HF's class name)
+def Adafactor(
     lr: OptionalNonNegative = None,
     eps: Epsilons = (1e-30, 1e-3),
     clip_threshold: ClipThreshold = 1.0,

@@ -45,7 +45,7 @@ class GreedyLRState(NamedTuple):
 
 
 @validated
-def GreedyLR(  # noqa: N802 (HF's class name)
+def GreedyLR(
     lr: Level,
     mode: Mode = "min",
     factor: GreedyFactor = 0.95,

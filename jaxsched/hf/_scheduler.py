@@ -1,4 +1,5 @@
-"""``transformers.get_scheduler``: any HF schedule by its ``SchedulerType`` name."""
+"""``transformers.get_scheduler`` (any HF schedule by its ``SchedulerType`` name) and the
+metric-driven schedules."""
 
 from __future__ import annotations
 
@@ -6,7 +7,58 @@ from typing import Annotated, Any
 
 from .._base import Schedule, StatefulSchedule
 from .._validate import Choice, check_value
+from ..torch._plateau import ReduceLROnPlateau
 from . import _schedules as s
+from ._greedy import GreedyLR
+
+
+def get_reduce_on_plateau_schedule(lr: Any, **kwargs: Any) -> StatefulSchedule:
+    """``torch.optim.lr_scheduler.ReduceLROnPlateau``, read from ``update(..., value=)``.
+
+    Args:
+      lr: the initial learning rate, >= 0.
+      **kwargs: ``ReduceLROnPlateau``'s (``mode``, ``factor``, ``patience``,
+        ``threshold``, ``threshold_mode``, ``cooldown``, ``min_lr``, ``eps``).
+
+    Returns:
+      :func:`jaxsched.torch.lr_scheduler.ReduceLROnPlateau`, a
+      :class:`~jaxsched.StatefulSchedule`.
+
+    Example:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> from jaxsched import hf
+      >>> tx = jaxsched.sgd(hf.get_reduce_on_plateau_schedule(0.1, factor=0.5, patience=0))
+      >>> state = tx.init(jnp.zeros(1))
+      >>> for loss in [1.0, 2.0]:
+      ...     _, state = tx.update(jnp.ones(1), state, value=loss)
+      >>> print(jaxsched.hyperparams(state)["learning_rate"])
+      0.05
+
+    References:
+      ``transformers.get_reduce_on_plateau_schedule``.
+    """
+    return ReduceLROnPlateau(lr, **kwargs)
+
+
+def get_greedy_schedule(lr: Any, **kwargs: Any) -> StatefulSchedule:
+    """:func:`GreedyLR`, read from ``update(..., value=)``.
+
+    Args:
+      lr: the initial learning rate, >= 0.
+      **kwargs: :func:`GreedyLR`'s arguments.
+
+    Returns:
+      A :class:`~jaxsched.StatefulSchedule`.
+
+    Example:
+      >>> from jaxsched import hf
+      >>> schedule = hf.get_greedy_schedule(0.1, patience=5)
+
+    References:
+      ``transformers.get_greedy_schedule``.
+    """
+    return GreedyLR(lr, **kwargs)
+
 
 # SchedulerType's values, with the function each names.
 SCHEDULERS = {
@@ -17,11 +69,11 @@ SCHEDULERS = {
     "constant": s.get_constant_schedule,
     "constant_with_warmup": s.get_constant_schedule_with_warmup,
     "inverse_sqrt": s.get_inverse_sqrt_schedule,
-    "reduce_lr_on_plateau": s.get_reduce_on_plateau_schedule,
+    "reduce_lr_on_plateau": get_reduce_on_plateau_schedule,
     "cosine_with_min_lr": s.get_cosine_with_min_lr_schedule_with_warmup,
     "cosine_warmup_with_min_lr": s.get_cosine_with_min_lr_schedule_with_warmup_lr_rate,
     "warmup_stable_decay": s.get_wsd_schedule,
-    "greedy": s.get_greedy_schedule,
+    "greedy": get_greedy_schedule,
 }
 Name = Annotated[str, Choice(tuple(SCHEDULERS))]
 

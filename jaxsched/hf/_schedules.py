@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import jax.numpy as jnp
 import numpy as np
 
-from .._base import Array, Schedule, StatefulSchedule
+from .._base import Array, Schedule
 from .._validate import Count, Real, validated
 from ..schedules._combine import constant, join, linear_warmup
 from ..schedules._common import (
@@ -33,8 +33,6 @@ from ..schedules._common import (
 )
 from ..schedules._hf import Shape, inverse_sqrt, warmup_cosine, warmup_stable_decay
 from ..schedules._tf import polynomial_decay
-from ..torch._plateau import ReduceLROnPlateau
-from ._greedy import GreedyLR
 
 # The restarts are placed when the schedule is built, so their number must be known then.
 Cycles = Annotated[float, Real(low=0.0, schedule=False, concrete=True)]
@@ -194,8 +192,8 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     Example:
       >>> from jaxsched import hf
       >>> lr = hf.get_cosine_with_hard_restarts_schedule_with_warmup(0.1, 0, 100, 2)
-      >>> print(lr(0), lr(25), lr(50), lr(100))
-      0.1 0.05 0.1 0.0
+      >>> print(lr(0), lr(49) < 1e-3, lr(50), lr(100))  # restarts at 50, ends at 100
+      0.1 True 0.1 0.0
 
     References:
       ``transformers.get_cosine_with_hard_restarts_schedule_with_warmup``.
@@ -448,6 +446,13 @@ def get_wsd_schedule(
     References:
       Hu et al., "MiniCPM" (2024); ``transformers.get_wsd_schedule``.
     """
+    if num_training_steps is None and num_stable_steps is None:
+        raise ValueError("give num_training_steps or num_stable_steps, as in transformers")
+    if num_stable_steps is None and num_training_steps < num_warmup_steps + num_decay_steps:
+        raise ValueError(
+            "num_training_steps must be an integer >= num_warmup_steps + num_decay_steps = "
+            f"{num_warmup_steps + num_decay_steps}, got {num_training_steps}"
+        )
     if num_training_steps is not None and num_stable_steps is not None:
         warnings.warn(
             "Both num_training_steps and num_stable_steps are given; num_stable_steps is used",
@@ -465,51 +470,3 @@ def get_wsd_schedule(
         min_lr_ratio,
         num_cycles,
     )
-
-
-def get_reduce_on_plateau_schedule(lr: Any, **kwargs: Any) -> StatefulSchedule:
-    """``torch.optim.lr_scheduler.ReduceLROnPlateau``, read from ``update(..., value=)``.
-
-    Args:
-      lr: the initial learning rate, >= 0.
-      **kwargs: ``ReduceLROnPlateau``'s (``mode``, ``factor``, ``patience``,
-        ``threshold``, ``threshold_mode``, ``cooldown``, ``min_lr``, ``eps``).
-
-    Returns:
-      :func:`jaxsched.torch.lr_scheduler.ReduceLROnPlateau`, a
-      :class:`~jaxsched.StatefulSchedule`.
-
-    Example:
-      >>> import jax.numpy as jnp, jaxsched
-      >>> from jaxsched import hf
-      >>> tx = jaxsched.sgd(hf.get_reduce_on_plateau_schedule(0.1, patience=0))
-      >>> state = tx.init(jnp.zeros(1))
-      >>> for loss in [1.0, 2.0]:
-      ...     _, state = tx.update(jnp.ones(1), state, value=loss)
-      >>> print(jaxsched.hyperparams(state)["learning_rate"])
-      0.01
-
-    References:
-      ``transformers.get_reduce_on_plateau_schedule``.
-    """
-    return ReduceLROnPlateau(lr, **kwargs)
-
-
-def get_greedy_schedule(lr: Any, **kwargs: Any) -> StatefulSchedule:
-    """:func:`GreedyLR`, read from ``update(..., value=)``.
-
-    Args:
-      lr: the initial learning rate, >= 0.
-      **kwargs: :func:`GreedyLR`'s arguments.
-
-    Returns:
-      A :class:`~jaxsched.StatefulSchedule`.
-
-    Example:
-      >>> from jaxsched import hf
-      >>> schedule = hf.get_greedy_schedule(0.1, patience=5)
-
-    References:
-      ``transformers.get_greedy_schedule``.
-    """
-    return GreedyLR(lr, **kwargs)

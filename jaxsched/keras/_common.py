@@ -125,7 +125,6 @@ def legacy_decay(learning_rate: ScalarOrSchedule, decay: float | None) -> Scalar
     return lambda step: learning_rate(step) * factor(step)
 
 
-
 def common_arguments(
     weight_decay: OptionalNonNegative = None,
     clipnorm: Clip = None,

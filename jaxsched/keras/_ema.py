@@ -70,9 +70,7 @@ def keras_ema(
         ema = update_moment(moved, state.ema, decay, 1)
         if overwrite_frequency is not None:
             overwrite = (iteration + 1) % overwrite_frequency == 0
-            out = jax.tree.map(
-                lambda u, p, a: jnp.where(overwrite, a - p, u), out, params, ema
-            )
+            out = jax.tree.map(lambda u, p, a: jnp.where(overwrite, a - p, u), out, params, ema)
         return cast_like(out, updates), EmaState(safe_increment(state.count), ema, inner_state)
 
     return optax.GradientTransformationExtraArgs(init, update)

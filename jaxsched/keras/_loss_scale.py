@@ -163,7 +163,9 @@ def scale_loss(state: PyTree, loss: Any) -> Any:
         if _is_loss_scale(node)
     ]
     if not scales:
-        scales = [v for k, v in hyperparams(state).items() if k.split("/")[-1] == "loss_scale_factor"]
+        scales = [
+            v for k, v in hyperparams(state).items() if k.split("/")[-1] == "loss_scale_factor"
+        ]
     if len(scales) > 1:
         raise ValueError(f"scale_loss: the state holds {len(scales)} loss scales, expected one")
     return loss * scales[0] if scales else loss

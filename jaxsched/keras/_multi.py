@@ -1,4 +1,4 @@
-"""``keras.optimizers.MultiOptimizer`` and ``OptimizerMap`` (Keras 3), on :func:`jaxsched.partition`."""
+"""``keras.optimizers.MultiOptimizer`` and ``OptimizerMap`` (Keras 3), on ``jaxsched.partition``."""
 
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ class OptimizerMap(MutableMapping):
         return self[path]
 
 
+def _is_loss_scale(node: Any) -> bool:
+    return isinstance(node, LossScaleState)
+
+
 def _label_names(optimizers: list, optimizer_map: OptimizerMap | None) -> list[str]:
     """One distinct label per optimizer: its first key in the map (``"default"`` for the
     default optimizer), else its position."""
@@ -140,8 +144,8 @@ def MultiOptimizer(
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
-      >>> m = jaxsched.keras.OptimizerMap(jaxsched.keras.SGD(1.0), {"head": jaxsched.keras.SGD(0.1)})
-      >>> tx = jaxsched.keras.MultiOptimizer(m)
+      >>> keras = jaxsched.keras
+      >>> tx = keras.MultiOptimizer(keras.OptimizerMap(keras.SGD(1.0), {"head": keras.SGD(0.1)}))
       >>> params = {"body": jnp.ones(1), "head": jnp.ones(1)}
       >>> u, state = tx.update(params, tx.init(params))
       >>> print(u["body"], u["head"], sorted(jaxsched.hyperparams(state)))
@@ -182,7 +186,7 @@ def MultiOptimizer(
         refuse_loss_scale_factor(
             state, "MultiOptimizer", "set loss_scale_factor on the MultiOptimizer instead"
         )
-        if any(isinstance(n, LossScaleState) for n in jax.tree.leaves(state, is_leaf=_is_lso)):
+        if any(map(_is_loss_scale, jax.tree.leaves(state, is_leaf=_is_loss_scale))):
             raise ValueError("LossScaleOptimizer cannot be used inside a MultiOptimizer")
         return state
 
@@ -193,7 +197,3 @@ def MultiOptimizer(
     if loss_scale_factor is None:
         return multi
     return optax.chain(unscale_loss(loss_scale_factor), multi)
-
-
-def _is_lso(node: Any) -> bool:
-    return isinstance(node, LossScaleState)

@@ -50,9 +50,7 @@ def _patterns(exclude_layers: Sequence[str] | None) -> list[re.Pattern]:
 def _match_rms(rms_rate) -> optax.GradientTransformation:
     """Moonlight's ``u <- u * sqrt(max(rows, cols)) * rms_rate`` (Keras's ``lr_adjust``)."""
     return stateless(
-        lambda u, p: cast_like(
-            jax.tree.map(lambda g: g * math.sqrt(max(g.shape)) * rms_rate, u), u
-        )
+        lambda u, p: cast_like(jax.tree.map(lambda g: g * math.sqrt(max(g.shape)) * rms_rate, u), u)
     )
 
 
@@ -125,12 +123,14 @@ def Muon(
     Example:
       >>> import jax.numpy as jnp, jaxsched
       >>> params = {"dense": jnp.ones((2, 3)), "bias": jnp.ones(3)}
-      >>> tx = jaxsched.keras.Muon(0.1, weight_decay=None, adam_weight_decay=None)
+      >>> tx = jaxsched.keras.Muon(0.1, epsilon=0.0, weight_decay=None, adam_weight_decay=None)
       >>> u, state = tx.update(params, tx.init(params), params)
       >>> print(u["bias"])  # AdamW's first step: lr * sign(g)
       [-0.1 -0.1 -0.1]
       >>> print(u["dense"][0])  # lr * 0.2 * sqrt(3) * O, O near 0.7 / sqrt(6) (rank one)
       [-0.0098491 -0.0098491 -0.0098491]
+      >>> sorted(jaxsched.hyperparams(state))
+      ['adam_lr_ratio', 'b1', 'b2', 'eps', 'learning_rate', 'momentum', 'rms_rate']
 
     References:
       Jordan et al. 2024, "Muon: An optimizer for hidden layers in neural networks";

@@ -2,6 +2,7 @@
 
 from ..transforms._ftrl import ftrl as ftrl
 from ..transforms._lookahead import lookahead as lookahead
+from ._adafactor import adafactor as adafactor
 from ._adam import adam as adam
 from ._adam import adamw as adamw
 from ._adaptive import adadelta as adadelta
@@ -12,14 +13,6 @@ from ._adaptive import nadam as nadam
 from ._adaptive import radam as radam
 from ._adaptive import rmsprop as rmsprop
 from ._asgd import asgd as asgd
-from ._ranger import ranger as ranger
-from ._sgd import momentum as momentum
-from ._sgd import nesterov as nesterov
-from ._sgd import sgd as sgd
-from ._signs import lion as lion
-from ._signs import rprop as rprop
-from ._swats import SwatsState as SwatsState
-from ._swats import swats as swats
 from ._frontier_adam import adan as adan
 from ._frontier_adam import ademamix as ademamix
 from ._frontier_adam import adopt as adopt
@@ -28,8 +21,16 @@ from ._large_batch import lamb as lamb
 from ._large_batch import lars as lars
 from ._lr_free import dadapt_adam as dadapt_adam
 from ._lr_free import prodigy as prodigy
+from ._matrix import muon as muon
+from ._matrix import soap as soap
+from ._ranger import ranger as ranger
 from ._schedule_free import schedule_free_adamw as schedule_free_adamw
 from ._schedule_free import schedule_free_radam as schedule_free_radam
 from ._schedule_free import schedule_free_sgd as schedule_free_sgd
-from ._matrix import muon as muon
-from ._matrix import soap as soap
+from ._sgd import momentum as momentum
+from ._sgd import nesterov as nesterov
+from ._sgd import sgd as sgd
+from ._signs import lion as lion
+from ._signs import rprop as rprop
+from ._swats import SwatsState as SwatsState
+from ._swats import swats as swats

@@ -158,8 +158,8 @@ def muon(
       >>> print(u["w"])  # the orthogonalized update of an all-ones (rank-one) matrix
       [[-0.00558594 -0.00558594 -0.00558594]
        [-0.00558594 -0.00558594 -0.00558594]]
-      >>> sorted(jaxsched.hyperparams(state))
-      ['b1', 'b2', 'eps', 'eps_root', 'fallback/eps', 'fallback/learning_rate', 'learning_rate', 'momentum']
+      >>> print(*sorted(jaxsched.hyperparams(state)))
+      b1 b2 eps eps_root fallback/eps fallback/learning_rate learning_rate momentum
 
     References:
       Jordan et al. 2024, "Muon: An optimizer for hidden layers in neural networks"

@@ -5,8 +5,14 @@ from __future__ import annotations
 import optax
 
 from .._hyper import block, variant
-from .._validate import Flag, Mask, NonNegative, OptionalNonNegative, OptionalUnitInterval
-from .._validate import UnitInterval
+from .._validate import (
+    Flag,
+    Mask,
+    NonNegative,
+    OptionalNonNegative,
+    OptionalUnitInterval,
+    UnitInterval,
+)
 from ..transforms._basic import descent
 from ..transforms._momentum import trace
 

@@ -47,8 +47,10 @@ class SwatsState(NamedTuple):
 
 def _dot(a: PyTree, b: PyTree) -> Array:
     pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    # A product and a sum rather than jnp.vdot, which fails on sharded operands under
+    # Explicit mesh axes.
     return sum(
-        (jnp.vdot(x.astype(jnp.float32), y.astype(jnp.float32)) for x, y in pairs),
+        (jnp.sum(x.astype(jnp.float32) * y.astype(jnp.float32)) for x, y in pairs),
         start=jnp.zeros([], jnp.float32),
     )
 

@@ -12,6 +12,7 @@ jaxsched's native names (``learning_rate`` for ``lr``, ``b1``/``b2`` for ``betas
 
 from . import lr_scheduler as lr_scheduler
 from ._adafactor import Adafactor as Adafactor
+from ._muon import Muon as Muon
 from ._optim import ASGD as ASGD
 from ._optim import SGD as SGD
 from ._optim import Adadelta as Adadelta
@@ -33,6 +34,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Muon",
     "NAdam",
     "RAdam",
     "RMSprop",

@@ -132,10 +132,10 @@ def scale_by_factored_rms(
             return jnp.zeros_like(p, moment_dtype(jnp.result_type(p), dtype))
 
         def row(p):
-            return zeros(p).mean(-1) if is_factored(p) else _empty(zeros(p))
+            return zeros(p).sum(-1) if is_factored(p) else _empty(zeros(p))
 
         def col(p):
-            return zeros(p).mean(-2) if is_factored(p) else _empty(zeros(p))
+            return zeros(p).sum(-2) if is_factored(p) else _empty(zeros(p))
 
         def nu(p):
             return _empty(zeros(p)) if is_factored(p) else zeros(p)
@@ -149,16 +149,14 @@ def scale_by_factored_rms(
 
     def update(updates, state, params=None, **extra):
         del params, extra
-        # The leaves' shapes, rebuilt from the factors without allocating anything.
-        shapes = jax.tree.map(
-            lambda r, c, v: np.broadcast_to(
-                False, r.shape + c.shape[-1:] if v.size == 0 else v.shape
-            ),
-            state.row,
-            state.col,
-            state.nu,
-        )
-        check_same_tree(shapes, updates)
+
+        def shape(r, c, v):
+            # A factored leaf has an empty nu and factors that are not both empty (an
+            # empty leaf keeps its own empty nu), rebuilt without allocating anything.
+            was_factored = factored and v.size == 0 and (r.size or c.size)
+            return np.broadcast_to(False, r.shape + c.shape[-1:] if was_factored else v.shape)
+
+        check_same_tree(jax.tree.map(shape, state.row, state.col, state.nu), updates)
         t = state.count.astype(jnp.float32) + 1
         beta2 = 1 - t**decay_rate
 

@@ -22,7 +22,7 @@ from .._hyper import block
 from .._math import update_moment
 from .._validate import Decay, FloatDtype, NonNegative, Real
 
-Clip = Annotated[ScalarOrSchedule | None, Real(low=0.0, inf=True, optional=True)]
+Clip = Annotated[ScalarOrSchedule | None, Real(low=0.0, low_open=True, inf=True, optional=True)]
 
 
 def adopt_clip(count: Array) -> Array:

@@ -34,6 +34,28 @@ OptionalPositive = Annotated[ScalarOrSchedule | None, Real(low=0.0, low_open=Tru
 StepSizeFactor = Annotated[Callable[[Array], Array] | None, CallableSpec(optional=True)]
 
 
+def _rho(b2: Array, t: Array) -> tuple[Array, Array]:
+    """RAdam's ``rho_inf`` and ``rho_t``, accurate in float32 for ``b2`` near 1.
+
+    With ``a = 1 - b2``, ``L = -log(b2)`` and ``x = t L``,
+    ``rho_t = 2 (1/a - 1/L) - 1 + 2 t (1/x - 1/(e^x - 1))``. Both brackets are
+    differences of near-equal terms for small ``a`` and ``x`` (the direct formula loses
+    a unit of ``rho_t`` at ``b2 = 0.9999`` in float32), so their series stand in there.
+    """
+    a = 1 - b2
+    log_b2 = -jnp.log1p(-a)
+    x = t * log_b2
+    # The Gregory coefficients: 1/a + 1/log(1 - a) = 1/2 + a/12 + a^2/24 + ...
+    series_a = 1 / 2 + a * (
+        1 / 12 + a * (1 / 24 + a * (19 / 720 + a * (3 / 160 + a * 863 / 60480)))
+    )
+    half_a = jnp.where(a < 0.1, series_a, 1 / a - 1 / log_b2)
+    # Bernoulli numbers: 1/x - 1/(e^x - 1) = 1/2 - x/12 + x^3/720 - x^5/30240 + ...
+    series_x = 1 / 2 - x / 12 + x**3 / 720 - x**5 / 30240
+    half_x = jnp.where(x < 0.1, series_x, 1 / x - 1 / jnp.expm1(x))
+    return 2 / a - 1, 2 * half_a - 1 + 2 * t * half_x
+
+
 def rectification(b2, count: Array) -> tuple[Array, Array]:
     """RAdam's test and factor at the 1-based step ``t = count + 1``.
 
@@ -43,10 +65,7 @@ def rectification(b2, count: Array) -> tuple[Array, Array]:
     where ``rho_t > 4`` (and 1 elsewhere).
     """
     t = count.astype(jnp.float32) + 1
-    b2 = jnp.asarray(b2, jnp.float32)
-    bc2 = bias_correction(b2, count)
-    rho_inf = 2 / (1 - b2) - 1
-    rho_t = rho_inf - 2 * t * (1 - bc2) / bc2
+    rho_inf, rho_t = _rho(jnp.asarray(b2, jnp.float32), t)
     rectified = rho_t > 4
     # The ratio is negative (or undefined) for rho_t <= 4, where it is never read.
     ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
@@ -89,8 +108,9 @@ def scale_by_corrected_rms(
     ``g / (sqrt(v / bc2 + eps_root) + eps)``, the normalisation of schedule-free AdamW,
     whose momentum is the interpolation of :func:`schedule_free`. With ``amsgrad`` the
     running maximum of ``v / bc2`` replaces it (pytorch-optimizer's ``ams_bound``). With
-    ``rectified`` the output is ``g`` itself while RAdam's ``rho_t <= 4`` (see
-    :func:`rectification`), as schedule-free RAdam.
+    ``rectified`` the output is ``g`` itself while RAdam's
+    ``rho_t = 2 / (1 - b2) - 1 - 2 t b2^t / (1 - b2^t)`` is at most 4 (the first few
+    steps), as schedule-free RAdam.
 
     Args:
       b2: decay rate in [0, 1) (state key ``"b2"``).
@@ -195,8 +215,8 @@ def schedule_free(
         2025; pytorch-optimizer's ``decoupling_c``); ``"decoupling_c"``, absent if None.
       warmup_steps: linear warmup of the learning rate over this many updates; 0 for none.
       step_size_factor: a function of the 0-based update count (int32) giving a factor of
-        the learning rate, part of ``lr`` above (schedule-free RAdam's rectification,
-        :func:`radam_step_factor`).
+        the learning rate, part of ``lr`` above (:func:`jaxsched.schedule_free_radam`
+        passes RAdam's rectification).
       z_dtype: dtype of ``z``; default the parameter dtype promoted to float32.
 
     Returns:
@@ -215,7 +235,7 @@ def schedule_free(
     References:
       Defazio et al. 2024, "The Road Less Scheduled"; ``schedulefree.SGDScheduleFree``;
       Song et al. 2025, "Through the River: Understanding the Benefit of Schedule-Free
-      Methods for Language Model Training" (``decoupling_c``).
+      Methods for Language Model Training" (``decoupling_c``, arXiv:2507.09846).
     """
 
     def init(params):

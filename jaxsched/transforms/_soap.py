@@ -276,12 +276,11 @@ def scale_by_soap(
             return operands[1:]
 
         def eigh(operands):
-            stats, bases, nus = operands
+            stats, _, nus = operands
             return [tuple(None if s is None else _eigenbasis(s) for s in st) for st in stats], nus
 
         def power(operands):
-            stats, bases, nus = operands
-            refreshed = [_power_step(*args) for args in zip(stats, bases, nus, lays)]
+            refreshed = [_power_step(*args) for args in zip(*operands, lays)]
             return [b for b, _ in refreshed], [n for _, n in refreshed]
 
         branch = jnp.where(first, 1, jnp.where(state.count % precondition_frequency == 0, 2, 0))
@@ -296,4 +295,3 @@ def scale_by_soap(
         return cast_like(treedef.unflatten(outs), updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
-
