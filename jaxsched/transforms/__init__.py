@@ -48,7 +48,6 @@ from ._mars import ScaleByMarsState as ScaleByMarsState
 from ._mars import scale_by_mars as scale_by_mars
 from ._momentum import TraceState as TraceState
 from ._momentum import trace as trace
-from ._muon import NS_COEFFICIENTS as NS_COEFFICIENTS
 from ._muon import EmaMomentumState as EmaMomentumState
 from ._muon import ema_momentum as ema_momentum
 from ._muon import orthogonalize as orthogonalize
