@@ -1,21 +1,25 @@
 """Muon and SOAP against torch, pytorch_optimizer and the authors' code.
 
-Each flavor runs the plans of :func:`parity.option_plans` (no option, each alone, all
-together) with hyperparameters drawn afresh every run (``JAXSCHED_SEED`` replays a run),
-every step of 100 compared in float32.
+Each flavor runs plans of options (none, several groups of them, all together) with
+hyperparameters drawn afresh every run (``JAXSCHED_SEED`` replays a run), every step of
+100 compared in float32 at 1e-5. Options are grouped, rather than each tried alone, to
+keep the compile time small.
 
 Muon's Newton-Schulz iteration runs in bfloat16 in every reference. jaxsched rounds at
-the same points as torch's fused ``addmm`` (bit-equal outputs on equal inputs, checked
-below), but the float32 parts of a step (momentum, weight decay, hyperparameters kept in
-float32) differ in the last bit now and then, which flips a bfloat16 rounding (a 0.4%
-change of one entry of the update) and the trajectories then drift apart by a few 1e-4.
-So Muon is compared twice: at 1e-5 with the iteration made float32 on both sides (the
-references patched to skip their bfloat16 cast, jaxsched with ``ns_dtype=float32``), and
-in bfloat16 as shipped at :data:`BF16_TOL`.
+the points where torch's and pytorch_optimizer's fused ``addmm`` do, so its outputs are
+bit-equal on equal inputs (checked below). Whole bfloat16 trajectories still cannot be
+compared: the float32 parts of a step (torch's ``lerp`` momentum, weight decay, the
+gradient's ``sin``) differ in the last bit now and then, which flips a bfloat16 rounding
+(a 0.4% change of one entry of the update) and, Newton-Schulz amplifying such changes,
+the trajectories drift apart by up to 1e-2. So the trajectories are compared with the
+iteration made float32 on both sides (the references patched to skip their bfloat16
+cast, jaxsched with ``ns_dtype=float32``), and the bfloat16 Muon is compared step by
+step from torch's own state (:func:`test_torch_muon_bfloat16_steps`).
 
-SOAP's eigenbases come from ``eigh`` and ``qr`` in float32, done by torch's LAPACK and by
-XLA's; they agree to a few 1e-7, and the error they leave is measured below
-(:data:`SOAP_TOL`).
+SOAP's eigenbases come from ``eigh`` and ``qr`` in float32, by torch's LAPACK and XLA's;
+with the problems' leaf shapes chosen so that no eigenspace of the statistics has more
+than one dimension at the first step (where the basis ``eigh`` returns is arbitrary), the
+trajectories agree to a few 1e-6.
 """
 
 from __future__ import annotations
@@ -48,10 +52,10 @@ import jaxsched.pytorch_optimizer as jpo
 from jaxsched.optimizers import muon, soap
 from jaxsched.transforms import EmaMomentumState, orthogonalize
 
-# Muon in bfloat16, step by step: see test_torch_muon_bfloat16_steps.
+# Muon in bfloat16, step by step: a flipped rounding moves one entry by at most about
+# lr * r * 2**-8 (below 5e-4 here), and only a few steps may have one.
 BF16_STEP_TOL = 5e-4
 BF16_STEPS_OFF = 0.1
-SOAP_TOL = 1e-5
 
 
 @contextlib.contextmanager
@@ -66,8 +70,7 @@ def float32_newton_schulz():
     torch.Tensor.bfloat16 = lambda self, *args, **kwargs: self.to(torch.float32, copy=True)
     base.zero_power_via_newton_schulz_5 = functools.partial(ns, dtype=torch.float32)
     try:
-        with one_thread():
-            yield
+        yield
     finally:
         torch.Tensor.bfloat16 = cast
         base.zero_power_via_newton_schulz_5 = ns
@@ -699,13 +702,12 @@ def _authors_soap(params, kw):
     return AuthorsSOAP(params, **values, **kw)
 
 
-# Options grouped in fewer plans than one each: every plan compiles about a dozen
-# eigh/qr/sort, a second of CPU each.
+# Options grouped in fewer plans than one each: every preconditioned dim compiles an
+# eigh, a qr and a sort, about 0.4 s of CPU.
 SOAP_PLANS = [
     (),
     ("weight_decay", "shampoo_beta", "no_correct_bias", "max_precondition_dim"),
     ("precondition_1d", "normalize_gradient", "maximize"),
-    ("merge_dims", "channels_last"),
     tuple(SOAP_FLAVOR.options),
 ]
 
@@ -726,7 +728,6 @@ def test_pytorch_optimizer_soap(record_parity):
         ],
         record_parity,
         _soap_shapes,
-        rtol=SOAP_TOL,
         plans=SOAP_PLANS,
     )
 
