@@ -125,9 +125,23 @@ def eps_draw(r: np.random.Generator, i: int, low: float = 1e-8) -> float:
 
 
 class Problem:
-    """Initial parameters, curvatures and per-step noise of one random trajectory."""
+    """Initial parameters, curvatures and per-step noise of one random trajectory.
 
-    def __init__(self, seed: Any, shapes: Sequence[tuple[int, ...]] = SHAPES, steps: int = STEPS):
+    ``ascent=True`` negates the gradient, so that an optimizer told to maximize climbs a
+    concave function: a stable trajectory, like the descent ones. Climbing the convex
+    one instead grows the parameters step after step and amplifies float32 rounding
+    (hyperparameters kept in float32 against torch's float64 factors) past any tight
+    tolerance.
+    """
+
+    def __init__(
+        self,
+        seed: Any,
+        shapes: Sequence[tuple[int, ...]] = SHAPES,
+        steps: int = STEPS,
+        ascent: bool = False,
+    ):
+        self.sign = -1.0 if ascent else 1.0
         r = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.steps = steps
         self.params = [r.normal(size=s).astype(np.float32) for s in shapes]
@@ -137,7 +151,7 @@ class Problem:
     def grad(self, xp, leaves, t: int):
         """The gradient at step t, in the array library ``xp`` (numpy, jax.numpy, torch)."""
         return [
-            xp.asarray(c) * p + 0.5 * xp.sin(3 * p) + xp.asarray(n[t])
+            self.sign * (xp.asarray(c) * p + 0.5 * xp.sin(3 * p) + xp.asarray(n[t]))
             for p, c, n in zip(leaves, self.curvature, self.noise)
         ]
 
@@ -200,11 +214,15 @@ def _jax_inputs(problem: Problem):
         [jnp.asarray(p) for p in problem.params],
         [jnp.asarray(c) for c in problem.curvature],
         [jnp.asarray(n) for n in problem.noise],
+        jnp.float32(problem.sign),
     )
 
 
-def _gradient(params, curvature, noise_t):
-    return [c * x + 0.5 * jnp.sin(3 * x) + n for x, c, n in zip(params, curvature, noise_t)]
+def _gradient(params, curvature, noise_t, sign):
+    """:meth:`Problem.grad` in jax, with the step's noise given."""
+    return [
+        sign * (c * x + 0.5 * jnp.sin(3 * x) + n) for x, c, n in zip(params, curvature, noise_t)
+    ]
 
 
 def keras_trajectories(problems: Sequence[Problem], optimizers: Sequence) -> list[list[np.ndarray]]:
@@ -219,11 +237,11 @@ def keras_trajectories(problems: Sequence[Problem], optimizers: Sequence) -> lis
         starts.append((_jax_inputs(problem), [v.value for v in optimizer.variables]))
 
     def run(optimizer, inputs, variables):
-        params, curvature, noise = inputs
+        params, curvature, noise, sign = inputs
 
         def body(carry, noise_t):
             p, v = carry
-            p, v = optimizer.stateless_apply(v, _gradient(p, curvature, noise_t), p)
+            p, v = optimizer.stateless_apply(v, _gradient(p, curvature, noise_t, sign), p)
             return (p, v), p
 
         return jax.lax.scan(body, (params, variables), noise)[1]
@@ -253,11 +271,11 @@ def jaxsched_trajectories(
     """
 
     def run(tx, inputs, state):
-        params, curvature, noise = inputs
+        params, curvature, noise, sign = inputs
 
         def body(carry, noise_t):
             p, s = carry
-            u, s = tx.update(_gradient(p, curvature, noise_t), s, p, **extra)
+            u, s = tx.update(_gradient(p, curvature, noise_t, sign), s, p, **extra)
             p = optax.apply_updates(p, u)
             return (p, s), (p, None if aux is None else aux(s))
 
@@ -367,7 +385,8 @@ def check_torch_flavor(name: str, flavor: Flavor, record_parity, record=None, au
         torch_flags = [paths[(i * per_plan + j + SEED) % len(paths)] for j in range(per_plan)]
         note(f"plan {i}", (plan, kw, jax_flags, torch_flags))
         tx = getattr(jaxsched.torch, name)(**kw, **jax_flags)
-        runs.append((f"{name} plan {i} {plan} {kw}", Problem(rng(name, i, "problem")), kw, tx))
+        problem = Problem(rng(name, i, "problem"), ascent=kw.get("maximize", False))
+        runs.append((f"{name} plan {i} {plan} {kw}", problem, kw, tx))
 
     got = jaxsched_trajectories([run[1] for run in runs], [run[3] for run in runs], aux=aux)
     failures = []
