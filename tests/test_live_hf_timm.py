@@ -57,32 +57,6 @@ def check(name, got, want, scale, record_parity, rtol=1e-5):
     record_parity(name, float(np.max(np.abs(got - want)) / scale))
 
 
-def _cycle_starts(first: float, mul: float, steps: int) -> set[int]:
-    """The steps below ``steps`` where a cycle of length ``first * mul**i`` starts exactly."""
-    out, start, length = set(), 0.0, float(first)
-    while start + length < steps:
-        start += length
-        length *= mul
-        if abs(start - round(start)) < 1e-9:
-            out.add(round(start))
-    return out
-
-
-def _xfail_if_late_at(starts: set[int], got, want, scale) -> None:
-    """xfails (instead of failing) when jaxsched differs only at exact cycle starts.
-
-    Two known jaxsched bugs (reported) restart a cycle one step late exactly there:
-    ``cosine_decay_restarts`` under jit (XLA's runtime log(t_mul) is an ulp below the
-    constant-folded one, so the restart index rounds down) and ``cosine`` with a
-    non-integer ``cycle_mul`` (its cycle starts mix float32 ``mul**n - 1`` with a float64
-    ``mul - 1``, so the first start lands above ``cycle_steps``). Any other difference
-    fails; once the bugs are fixed these tests pass.
-    """
-    off = set(np.flatnonzero(~np.isclose(got, want, rtol=1e-5, atol=1e-6 * scale)).tolist())
-    if off and off <= starts:
-        pytest.xfail(f"a cycle restarts one step late at steps {sorted(off)} (jaxsched bug)")
-
-
 # Hugging Face ------------------------------------------------------------------------------
 
 
@@ -239,9 +213,6 @@ def test_timm_cosine(timm_scheduler, draw, record_parity):
         kw["warmup_prefix"],
     )
     got = evaluate(ours, steps)
-    offset = w if kw["warmup_prefix"] else 0
-    starts = _cycle_starts(kw["t_initial"], kw["cycle_mul"], steps - offset)
-    _xfail_if_late_at({s + offset for s in starts}, got, want, lr)
     check("timm CosineLRScheduler", got, want, lr, record_parity)
 
 
@@ -515,7 +486,4 @@ def test_keras_schedule_exactly_rounded(keras_exact, index, record_parity):
     got = evaluate(getattr(ks, name)(**kw), KERAS_STEPS)
     want = values[index].astype(np.float64)
     scale = max(float(np.max(np.abs(want))), 1e-3)
-    if name == "CosineDecayRestarts":
-        starts = _cycle_starts(kw["first_decay_steps"], kw["t_mul"], KERAS_STEPS)
-        _xfail_if_late_at(starts, got, want, scale)
     check(f"keras.schedules.{name} (exact)", got, want, scale, record_parity)

@@ -80,6 +80,8 @@ def cycle_position(t: Array, first: float, mul: float) -> tuple[Array, Array, Ar
 
     Cycle ``i`` lasts ``first * mul**i`` steps. The float32 estimate of ``i`` can land one
     cycle off right at a boundary, so it is checked against the cycle starts and moved.
+    The starts divide by ``mul - 1`` computed from the float32 ``mul``, as their
+    numerators are: the first start is then exactly ``first``, as in float64.
     """
     if mul == 1.0:
         i = jnp.floor(div(t, first))
@@ -95,7 +97,7 @@ def cycle_position(t: Array, first: float, mul: float) -> tuple[Array, Array, Ar
     def start(n: Array) -> Array:
         if mul == 1.0:
             return first * n
-        return div(first * (mul_pow(n) - 1.0), mul - 1.0)
+        return first * div(mul_pow(n) - 1.0, np.float32(mul) - np.float32(1.0))
 
     i = jnp.where(t < start(i), jnp.maximum(i - 1.0, 0.0), i)
     i = jnp.where(t >= start(i + 1.0), i + 1.0, i)

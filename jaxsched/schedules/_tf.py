@@ -299,8 +299,9 @@ def cosine_decay_restarts(
     ``learning_rate * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * f)) + alpha)``
     (``alpha`` is not scaled by ``m_mul``). Restart ``i`` lasts
     ``first_decay_steps * t_mul**i`` steps and starts at ``m_mul**i`` times the peak.
-    Like TF, ``i`` comes from a float32 log, so a restart can fall one step late when
-    the log rounds down at the boundary.
+    Like TF, ``i`` comes from float32 logs; both are taken at run time, so that at the
+    first restart, where the two arguments are the same float32 number, their ratio is
+    exactly 1.
 
     Args:
       learning_rate: initial value (>= 0).
@@ -329,7 +330,10 @@ def cosine_decay_restarts(
         arithmetic = t == 1.0
         # Keep the unused branch finite so that gradients through jnp.where stay finite.
         t_geo = jnp.where(arithmetic, 2.0, t)
-        i_geo = jnp.floor(div(jnp.log(1.0 - fraction * (1.0 - t_geo)), jnp.log(t_geo)))
+        # ``+ 0 * fraction`` keeps XLA from folding log(t_mul) into a constant, which
+        # can land an ulp away from the run-time log and delay the first restart a step.
+        log_t = jnp.log(t_geo + 0.0 * fraction)
+        i_geo = jnp.floor(div(jnp.log(1.0 - fraction * (1.0 - t_geo)), log_t))
         sum_r = div(1.0 - jnp.power(t_geo, i_geo), 1.0 - t_geo)
         f_geo = (fraction - sum_r) / jnp.power(t_geo, i_geo)
         i_ari = jnp.floor(fraction)
