@@ -51,6 +51,21 @@ def is_schedule(value: Any) -> bool:
     return isinstance(value, StatefulSchedule) or callable(value)
 
 
+def is_known(value: Any) -> bool:
+    """True for a number whose value is known at construction (not a schedule or tracer)."""
+    return not (is_schedule(value) or isinstance(value, jax.core.Tracer))
+
+
+def none_if_zero(value: Any) -> Any:
+    """torch's and Keras's "0 (or None) means none" as None; other values as given.
+
+    Only a concrete 0 becomes None: a schedule or a traced value may be non-zero later.
+    """
+    if value is None or (is_known(value) and float(value) == 0.0):
+        return None
+    return value
+
+
 def path_str(path: tuple[Any, ...]) -> str:
     """Formats a jax key path as ``a/0/b`` (``<root>`` when empty)."""
     parts = []

@@ -331,6 +331,20 @@ class Either(Spec):
 
 
 # Annotations for signatures: the type a reader expects, with the spec beside it.
+@dataclass(frozen=True)
+class SwitchSpec(Spec):
+    """True, False or None: torch's ``foreach`` and ``fused`` (None lets torch choose)."""
+
+    def describe(self) -> str:
+        return "True, False or None"
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
+            raise TypeError(f"{name} must be {self.describe()}, got {shown}")
+        return value
+
+
 NonNegative = Annotated[ScalarOrSchedule, Real(low=0.0)]
 Positive = Annotated[ScalarOrSchedule, Real(low=0.0, low_open=True)]
 AnyReal = Annotated[ScalarOrSchedule, Real()]
@@ -344,6 +358,9 @@ Mask = Annotated[Any, MaskSpec()]
 Transformation = Annotated[Any, TransformationSpec()]
 Steps = Annotated[int, Integer(low=1)]
 Count = Annotated[int, Integer(low=0)]
+Switch = Annotated[bool | None, SwitchSpec()]
+# torch's (beta1, beta2) pairs.
+Betas = Annotated[tuple, Items(Real(0.0, 1.0, high_open=True), length=2)]
 
 
 def spec_of(annotation: Any) -> Spec | None:

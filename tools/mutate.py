@@ -97,6 +97,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "jaxsched/schedules/_torch_like.py": ["tests/test_schedules_torch.py", f"{LIVE} -k timm"],
     "jaxsched/torch/_optim.py": [S, T],
+    "jaxsched/torch/_adaptive.py": [S, T],
     "jaxsched/keras/_common.py": [K],
     "jaxsched/keras/_optimizers.py": [K],
 }

@@ -8,11 +8,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import Array, PyTree
+from .._base import Array, PyTree, none_if_zero
 from .._validate import Flag, Items, NonNegative, OptionalNonNegative, Real, validated
 from ..optimizers._adafactor import AdafactorState, OptionalDecay, adafactor
 from ..schedules._common import NonNegativeNumber
-from ..torch._optim import none_if_zero
 from ..transforms._adafactor import DecayRate
 
 # (eps1, eps2): added to the squared gradients, and the floor of the parameter scale.

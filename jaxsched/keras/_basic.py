@@ -11,9 +11,9 @@ import functools
 
 import optax
 
+from .._base import none_if_zero
 from .._validate import Flag, NonNegative, UnitInterval
 from ..optimizers._adaptive import adadelta, adagrad, rmsprop
-from ..torch._optim import none_if_zero
 from ..transforms._basic import scale_by_learning_rate
 from ..transforms._ftrl import NonPositive, ftrl
 from ..transforms._momentum import trace

@@ -35,6 +35,7 @@ from .._base import (
     StatefulSchedule,
     cast_like,
     is_schedule,
+    none_if_zero,
     params_needed,
     stateless,
 )
@@ -42,7 +43,6 @@ from .._hyper import block, with_hyperparams
 from .._validate import Flag, Integer, OptionalNonNegative, Real, UnitInterval, validated
 from .._wrappers import accumulate
 from ..schedules import inverse_time_decay
-from ..torch._optim import none_if_zero
 from ..transforms._clip import clip, clip_by_global_norm, clip_by_norm
 from ._ema import keras_ema
 

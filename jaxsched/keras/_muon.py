@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import ScalarOrSchedule, cast_like, path_str, stateless
+from .._base import ScalarOrSchedule, cast_like, none_if_zero, path_str, stateless
 from .._combine import partition
 from .._validate import (
     Count,
@@ -23,7 +23,6 @@ from .._validate import (
     UnitInterval,
 )
 from ..optimizers._adam import adam
-from ..torch._optim import none_if_zero
 from ..transforms._basic import scale_by_learning_rate
 from ..transforms._momentum import trace
 from ..transforms._muon import orthogonalize

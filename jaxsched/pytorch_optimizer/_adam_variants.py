@@ -16,10 +16,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import cast_like, params_needed, stateless
+from .._base import cast_like, none_if_zero, params_needed, stateless
 from .._combine import partition
 from .._hyper import block
 from .._validate import (
+    Betas,
     CallableSpec,
     Choice,
     Decay,
@@ -29,12 +30,12 @@ from .._validate import (
     NonNegative,
     OptionalNonNegative,
     Real,
+    Switch,
     UnitInterval,
     validated,
 )
 from ..optimizers._frontier_adam import adan, ademamix, adopt, mars
 from ..optimizers._large_batch import lamb, lars
-from ..torch._optim import Switch, none_if_zero
 from ..transforms._adam import scale_by_adam
 from ..transforms._ademamix import Warmup
 from ..transforms._adopt import adopt_clip
@@ -42,7 +43,6 @@ from ..transforms._basic import descent
 from ..transforms._cautious import cautious as cautious_mask
 from ..transforms._clip import clip_by_global_norm
 
-Betas = Annotated[tuple, Items(Real(0.0, 1.0, high_open=True), length=2)]
 Betas3 = Annotated[tuple, Items(Real(0.0, 1.0, high_open=True), length=3)]
 ClipLambda = Annotated[Any, CallableSpec(optional=True)]
 

@@ -20,14 +20,16 @@ import jax
 import numpy as np
 import optax
 
-from .._base import ScalarOrSchedule
+from .._base import ScalarOrSchedule, none_if_zero
 from .._validate import (
+    Betas,
     Count,
     Flag,
     NonNegative,
     OptionalUnitInterval,
     Positive,
     Real,
+    Switch,
     check_value,
     validated,
 )
@@ -37,7 +39,6 @@ from ..optimizers._schedule_free import (
     schedule_free_radam,
     schedule_free_sgd,
 )
-from ..torch._optim import Betas, Switch, none_if_zero
 from ..transforms._dadapt import InitialDistance
 from ..transforms._prodigy import OptionalEps
 from ..transforms._schedule_free import OpenUnit

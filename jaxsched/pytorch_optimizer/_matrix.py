@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import path_str, resolve_mask
+from .._base import none_if_zero, path_str, resolve_mask
 from .._validate import (
+    Betas,
     Choice,
     Decay,
     Flag,
@@ -24,17 +25,14 @@ from .._validate import (
     Mask,
     NonNegative,
     OptionalUnitInterval,
-    Real,
     Steps,
+    Switch,
     validated,
 )
 from ..optimizers._adam import adam
 from ..optimizers._matrix import muon, soap
-from ..torch._optim import Switch, none_if_zero
 from ..transforms._muon import NsCoeffs, matrix_shape
 from ..transforms._soap import DataFormat
-
-Betas = Annotated[tuple, Items(Real(0.0, 1.0, high_open=True), length=2)]
 
 
 def _adamw_leaves(use_muon):

@@ -12,17 +12,17 @@ jaxsched's native names (``learning_rate`` for ``lr``, ``b1``/``b2`` for ``betas
 
 from . import lr_scheduler as lr_scheduler
 from ._adafactor import Adafactor as Adafactor
+from ._adaptive import Adadelta as Adadelta
+from ._adaptive import Adagrad as Adagrad
+from ._adaptive import Adamax as Adamax
+from ._adaptive import NAdam as NAdam
+from ._adaptive import RAdam as RAdam
+from ._adaptive import RMSprop as RMSprop
 from ._muon import Muon as Muon
 from ._optim import ASGD as ASGD
 from ._optim import SGD as SGD
-from ._optim import Adadelta as Adadelta
-from ._optim import Adagrad as Adagrad
 from ._optim import Adam as Adam
-from ._optim import Adamax as Adamax
 from ._optim import AdamW as AdamW
-from ._optim import NAdam as NAdam
-from ._optim import RAdam as RAdam
-from ._optim import RMSprop as RMSprop
 from ._optim import Rprop as Rprop
 
 __all__ = [

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import optax
 
-from .._validate import Flag, Items, NonNegative, Real, validated
+from .._base import none_if_zero
+from .._validate import Flag, Items, NonNegative, Real, Switch, validated
 from ..optimizers._adafactor import adafactor
 from ..transforms._adafactor import DecayRate
-from ._optim import Switch, none_if_zero
 
 # (eps1, eps2): eps1 may be None (the machine epsilon of the parameters' dtype).
 Epsilons = Annotated[tuple, Items(Real(low=0.0, schedule=False, optional=True), length=2)]

@@ -8,10 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import path_str
+from .._base import none_if_zero, path_str
 from .._validate import Choice, Flag, FloatDtype, Integer, Items, NonNegative, Real, validated
 from ..optimizers._matrix import muon
-from ._optim import none_if_zero
 
 NsCoefficients = Annotated[tuple, Items(Real(schedule=False), length=3)]
 
