@@ -51,6 +51,12 @@ def is_schedule(value: Any) -> bool:
     return isinstance(value, StatefulSchedule) or callable(value)
 
 
+def all_finite(tree: PyTree) -> Array:
+    """A boolean scalar: no leaf of ``tree`` holds a NaN or an infinity."""
+    checks = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    return jnp.all(jnp.stack(checks)) if checks else jnp.ones([], bool)
+
+
 def is_known(value: Any) -> bool:
     """True for a number whose value is known at construction (not a schedule or tracer)."""
     return not (is_schedule(value) or isinstance(value, jax.core.Tracer))

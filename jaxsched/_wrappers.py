@@ -13,6 +13,7 @@ import optax
 from ._base import (
     Array,
     PyTree,
+    all_finite,
     cast_like,
     check_same_tree,
     safe_increment,
@@ -144,11 +145,6 @@ class SkipNonfiniteState(NamedTuple):
     inner_state: PyTree
 
 
-def _all_finite(tree: PyTree) -> Array:
-    checks = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-    return jnp.all(jnp.stack(checks)) if checks else jnp.ones([], bool)
-
-
 @validated
 def skip_nonfinite(
     inner: Transformation,
@@ -189,7 +185,7 @@ def skip_nonfinite(
         return SkipNonfiniteState(zero_count(), zero_count(), no, inner.init(params))
 
     def update(updates, state, params=None, **extra):
-        finite = _all_finite(updates)
+        finite = all_finite(updates)
 
         def step():
             out, inner_state = inner.update(updates, state.inner_state, params, **extra)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._base import Array, PyTree, cast_like, zero_count
+from .._base import Array, PyTree, all_finite, cast_like, zero_count
 from .._hyper import hyperparams
 from .._validate import Real, Steps, Transformation, validated
 from .._wrappers import typed_cond
@@ -34,11 +34,6 @@ class LossScaleState(NamedTuple):
     step_counter: Array
     underflow: Array
     inner_state: PyTree
-
-
-def _all_finite(tree: PyTree) -> Array:
-    checks = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-    return jnp.all(jnp.stack(checks)) if checks else jnp.ones([], bool)
 
 
 def refuse_loss_scale_factor(state: PyTree, who: str, why: str) -> None:
@@ -106,7 +101,7 @@ def LossScaleOptimizer(
         return LossScaleState(scale, zero_count(), scale < _TINY, inner_state)
 
     def update(updates, state, params=None, **extra):
-        finite = _all_finite(updates)
+        finite = all_finite(updates)
 
         def step():
             unscaled = jax.tree.map(lambda g: g / state.scale, updates)
