@@ -40,6 +40,7 @@ from ._wrappers import skip_nonfinite as skip_nonfinite
 from .keras._ema import ema_params as ema_params
 from .optimizers import SwatsState as SwatsState
 from .optimizers import adadelta as adadelta
+from .optimizers import adafactor as adafactor
 from .optimizers import adagrad as adagrad
 from .optimizers import adam as adam
 from .optimizers import adamax as adamax
