@@ -57,6 +57,16 @@ def all_finite(tree: PyTree) -> Array:
     return jnp.all(jnp.stack(checks)) if checks else jnp.ones([], bool)
 
 
+def split_spec(x: Array) -> Any:
+    """The partition spec of ``x`` when its type splits it over mesh axes, else None.
+
+    Only Explicit mesh axes put a sharding in the type; without a mesh or on Auto axes
+    this is None and XLA places the computation.
+    """
+    spec = jax.typeof(x).sharding.spec
+    return spec if any(s is not None for s in spec) else None
+
+
 def is_known(value: Any) -> bool:
     """True for a number whose value is known at construction (not a schedule or tracer)."""
     return not (is_schedule(value) or isinstance(value, jax.core.Tracer))

@@ -95,6 +95,8 @@ REQUIRED = {
     "jaxsched.transforms.orthogonalize": lambda: jaxsched.masked(
         jaxsched.transforms.orthogonalize(), MATRICES
     ),
+    "jaxsched.muon": lambda: jaxsched.muon(fallback=jaxsched.adam(1e-2)),
+    "jaxsched.torch.Muon": lambda: jaxsched.masked(jaxsched.torch.Muon(), MATRICES),
     "jaxsched.keras.LossScaleOptimizer": lambda: jaxsched.keras.LossScaleOptimizer(
         jaxsched.keras.Adam()
     ),
@@ -132,21 +134,6 @@ NOT_TRANSFORMATIONS = {
     "jaxsched.transforms.schedule_free_eval_params",
     "jaxsched.transforms.decay_mask",
     "jaxsched.transforms.global_norm",
-}
-# Known gaps, open in the multi-device issue: these contract over a split dimension
-# (Newton-Schulz and Gram products, jnp.vdot) or keep whole-matrix statistics, and fail
-# or gather under a mesh. They are left out until fixed, not silently passed.
-SHARDING_GAPS = {
-    "jaxsched.muon",
-    "jaxsched.soap",
-    "jaxsched.prodigy",
-    "jaxsched.dadapt_adam",
-    "jaxsched.keras.Muon",
-    "jaxsched.torch.Muon",
-    "jaxsched.transforms.orthogonalize",
-    "jaxsched.transforms.scale_by_soap",
-    "jaxsched.transforms.scale_by_prodigy",
-    "jaxsched.transforms.scale_by_dadapt_adam",
 }
 # Compositions and options whose state or step differ from the defaults'.
 EXTRAS = {
@@ -187,7 +174,6 @@ def catalogue() -> tuple[dict, list[str]]:
                 or not callable(obj)
                 or id(obj) in schedules
                 or qualified in NOT_TRANSFORMATIONS
-                or qualified in SHARDING_GAPS
             ):
                 continue
             try:
@@ -261,9 +247,10 @@ def same_shardings(where: str, got, want) -> list[str]:
     return out
 
 
-# SOAP rotates whole gradients into the eigenbases of their statistics, which gathers
-# them by design: the collective check skips it (the sharding checks do not).
-WHOLE_MATRICES = {"jaxsched.transforms.scale_by_soap"}
+# SOAP (the optimizer and its block) rotates whole gradients into the eigenbases of their
+# statistics, which gathers them by design (docs/multidevice.md): the collective check
+# skips it (the sharding checks do not).
+WHOLE_MATRICES = {"jaxsched.soap", "jaxsched.transforms.scale_by_soap"}
 # The backend's optimisation level changes neither the partitioning nor its collectives,
 # and lowering it takes a third off the compile time of the big step program.
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}

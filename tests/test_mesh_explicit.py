@@ -4,10 +4,12 @@ On a mesh with Explicit axes the sharding is part of an array's type, and
 ``jax.lax.cond`` needs both branches to return the same types. This module runs itself
 in a subprocess with 8 host CPU devices (``XLA_FLAGS`` must be set before jax starts, and
 the main pytest process keeps its one device), takes three jitted steps of each
-wrapper with parameters sharded ``P("x", None)``, and compares the updates with the same
-steps without a mesh.
+wrapper, and of the rules that contract over the split dim (Muon, SOAP, Prodigy,
+D-Adaptation), with parameters sharded ``P("x", None)``, and compares the updates with
+the same steps without a mesh.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -22,8 +24,15 @@ CASES = [
     "partition",
     "reduce_on_plateau",
     "shape_built_state",
+    "muon",
+    "soap",
+    "prodigy",
+    "dadapt_adam",
 ]
 AXES = ["Explicit", "Auto"]
+# Programs compiled for a mesh may round differently (an ulp); Newton-Schulz amplifies
+# the rounding of the Gram matrices, whose sums the shards add in another order.
+RTOL = {"muon": 1e-4}
 
 
 def _build(name):
@@ -58,6 +67,16 @@ def _build(name):
         ),
         "reduce_on_plateau": lambda: jaxsched.sgd(jaxsched.reduce_on_plateau(0.1, patience=0)),
         "shape_built_state": lambda: jaxsched.skip_nonfinite(shape_built_momentum()),
+        # Rules that contract over the split dim (Gram products, dot products, whole-matrix
+        # statistics). Muon in float32: a bfloat16 rounding may flip when the shards' sums
+        # are added in another order. SOAP refreshes its bases at the third step; it
+        # preconditions the 2-column side only, since the 16 x 16 statistic of a 16 x 2
+        # gradient has rank 2 and the eigenvectors of its null space are arbitrary: an ulp
+        # of difference in the sums XLA partitions under Auto axes gives another basis.
+        "muon": lambda: jaxsched.muon(0.1, ns_dtype=jnp.float32, fallback=adam),
+        "soap": lambda: jaxsched.soap(0.1, precondition_frequency=2, max_precond_dim=8),
+        "prodigy": lambda: jaxsched.prodigy(weight_decay=0.1),
+        "dadapt_adam": lambda: jaxsched.dadapt_adam(weight_decay=0.1),
     }[name]()
 
 
@@ -97,9 +116,9 @@ def _run_all():
             for name in CASES:
                 try:
                     init_state, state, outs = _steps(name, params)
-                    # Programs compiled for a mesh may round differently (an ulp).
+                    close = functools.partial(np.testing.assert_allclose, rtol=RTOL.get(name, 1e-6))
                     for got, ref in zip(outs, reference[name], strict=True):
-                        jax.tree.map(lambda g, r: np.testing.assert_allclose(g, r, 1e-6), got, ref)
+                        jax.tree.map(close, got, ref)
                     if name != "shape_built_state":
                         for s in (init_state, state):
                             for leaf in jax.tree.leaves(s):

@@ -28,6 +28,22 @@ GrowthRate = Annotated[ScalarOrSchedule | None, Real(low=1.0, optional=True)]
 InitialDistance = Annotated[float, Real(low=0.0, low_open=True, schedule=False)]
 
 
+def tree_dot(a: PyTree, b: PyTree) -> Array:
+    """``sum_leaves <a, b>``, accumulated in float32 (or wider).
+
+    A product and a sum rather than ``jnp.vdot``: a dot product contracting a sharded
+    dim fails under Explicit mesh axes (its output sharding is ambiguous), while a sum
+    reduces each shard and all-reduces a scalar.
+    """
+
+    def dot(x, y):
+        acc = jnp.promote_types(jnp.result_type(x, y), jnp.float32)
+        return jnp.sum(x.astype(acc) * y.astype(acc))
+
+    pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    return sum((dot(x, y) for x, y in pairs), jnp.zeros([], jnp.float32))
+
+
 class ScaleByDadaptAdamState(NamedTuple):
     """State of :func:`scale_by_dadapt_adam`.
 
@@ -136,11 +152,8 @@ def scale_by_dadapt_adam(
         # 1 - sqrt(b2) without cancellation: d is proportional to its inverse.
         one_minus_sqrt_b2 = (1 - b2_) / (1 + sqrt_b2)
 
-        def leaf_numerator(g, s, v):
-            return jnp.vdot(g, s / (jnp.sqrt(v) + eps))
-
-        products = jax.tree.map(leaf_numerator, updates, state.s, state.nu)
-        numerator = dlr * sum(jax.tree.leaves(products), jnp.zeros([], jnp.float32))
+        preconditioned = jax.tree.map(lambda s, v: s / (jnp.sqrt(v) + eps), state.s, state.nu)
+        numerator = dlr * tree_dot(updates, preconditioned)
         scaled = jax.tree.map(lambda g: dlr * g, updates)
         mu = update_moment(scaled, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)

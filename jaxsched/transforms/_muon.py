@@ -10,8 +10,17 @@ from typing import Annotated, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import PartitionSpec as P
 
-from .._base import Array, PyTree, cast_like, check_same_tree, path_str, zeros_like_tree
+from .._base import (
+    Array,
+    PyTree,
+    cast_like,
+    check_same_tree,
+    path_str,
+    split_spec,
+    zeros_like_tree,
+)
 from .._hyper import block
 from .._math import update_moment
 from .._validate import (
@@ -130,8 +139,19 @@ def newton_schulz(x: Array, coeffs: Sequence[tuple[float, float, float]], eps: A
     if tall:
         x = jnp.swapaxes(x, -1, -2)
 
-    def mm(p, q):
-        return jnp.matmul(p, q, preferred_element_type=acc)
+    # Under Explicit mesh axes a product that contracts a split dim must be told its
+    # output's sharding. The Gram matrices (rows x rows, the short side) are replicated:
+    # with the long side split, each device's part is a partial sum all-reduced at the
+    # Gram's small size. X keeps its own sharding through the loop. Elsewhere (no mesh,
+    # Auto axes) the types carry no split dim and nothing is imposed.
+    gram_sharding = x_sharding = None
+    spec = split_spec(x)
+    if spec is not None:
+        spec = (*spec, *(None,) * (x.ndim - len(spec)))
+        gram_sharding, x_sharding = P(*spec[:-2], None, None), P(*spec)
+
+    def mm(p, q, out_sharding=None):
+        return jnp.matmul(p, q, preferred_element_type=acc, out_sharding=out_sharding)
 
     def wide(v):
         return v.astype(acc)
@@ -144,9 +164,9 @@ def newton_schulz(x: Array, coeffs: Sequence[tuple[float, float, float]], eps: A
     def iteration(i, x):
         # A loop rather than unrolled steps: a fifth of the compile time, same numbers.
         a, b, c = table[i, 0], table[i, 1], table[i, 2]
-        gram = mm(x, jnp.swapaxes(x, -1, -2)).astype(dtype)
+        gram = mm(x, jnp.swapaxes(x, -1, -2), gram_sharding).astype(dtype)
         poly = (b * wide(gram) + c * mm(gram, gram)).astype(dtype)
-        return (a * wide(x) + mm(poly, x)).astype(dtype)
+        return (a * wide(x) + mm(poly, x, x_sharding)).astype(dtype)
 
     x = jax.lax.fori_loop(0, len(coeffs), iteration, x)
     return jnp.swapaxes(x, -1, -2) if tall else x

@@ -7,6 +7,7 @@ from typing import Annotated, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import PartitionSpec as P
 
 from .._base import (
     Array,
@@ -18,6 +19,7 @@ from .._base import (
     params_needed,
     resolve_mask,
     safe_increment,
+    split_spec,
     zero_count,
     zeros_like_tree,
 )
@@ -35,7 +37,7 @@ from .._validate import (
     Real,
     Steps,
 )
-from ._dadapt import GrowthRate, ScaleByDadaptAdamState
+from ._dadapt import GrowthRate, ScaleByDadaptAdamState, tree_dot
 
 OptionalEps = Annotated[ScalarOrSchedule | None, Real(low=0.0, optional=True)]
 
@@ -108,7 +110,8 @@ def scale_by_prodigy(
 
     ``slice_p > 1`` keeps ``s`` and ``p0`` for every ``slice_p``-th entry of each
     flattened leaf only and estimates ``d`` from those (``prodigyopt``'s memory saving,
-    an approximation); these two buffers are then 1-D and not sharded like the parameters.
+    an approximation); these two buffers are then 1-D and not sharded like the parameters
+    (replicated under Explicit mesh axes, where a split leaf is gathered to be sliced).
 
     Args:
       learning_rate: a factor of the adapted step, >= 0; 1 unless training is unstable.
@@ -146,7 +149,13 @@ def scale_by_prodigy(
     """
 
     def sliced(x):
-        return x.reshape(-1)[::slice_p] if slice_p > 1 else x
+        if slice_p == 1:
+            return x
+        # Under Explicit mesh axes flattening a split leaf and striding it are often not
+        # expressible (a split minor dim; shards the stride leaves uneven): a split leaf
+        # is flattened replicated. Elsewhere the types split nothing and XLA places it.
+        replicated = P() if split_spec(x) is not None else None
+        return jnp.reshape(x, -1, out_sharding=replicated)[::slice_p]
 
     def init(params):
         def copy(p):
@@ -161,7 +170,7 @@ def scale_by_prodigy(
             jnp.zeros([], jnp.float32),
             zeros_like_tree(params, mu_dtype),
             zeros_like_tree(params, nu_dtype),
-            jax.tree.map(lambda p: jnp.zeros_like(sliced(p), moment_dtype(p.dtype)), params),
+            zeros_like_tree(jax.tree.map(sliced, params)),
             jax.tree.map(copy, params),
         )
 
@@ -178,11 +187,8 @@ def scale_by_prodigy(
             dlr = dlr * jnp.sqrt(bc2) / bc1
         ratio = d / d0
 
-        def leaf_numerator(g, p0, p):
-            return jnp.vdot(sliced(g), p0 - sliced(p))
-
-        products = jax.tree.map(leaf_numerator, updates, state.p0, params)
-        delta = ratio * dlr * sum(jax.tree.leaves(products), jnp.zeros([], jnp.float32))
+        distance = jax.tree.map(lambda p0, p: p0 - sliced(p), state.p0, params)
+        delta = ratio * dlr * tree_dot(jax.tree.map(sliced, updates), distance)
         d_scaled = jax.tree.map(lambda g: d * g, updates)
         mu = update_moment(d_scaled, state.mu, b1, 1)
         nu = update_moment(d_scaled, state.nu, b2, 2)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from jax.sharding import PartitionSpec as P
 
 from .._base import (
     Array,
@@ -16,6 +17,7 @@ from .._base import (
     check_same_tree,
     moment_dtype,
     safe_increment,
+    split_spec,
     zero_count,
     zeros_like_tree,
 )
@@ -110,6 +112,20 @@ def _project(x: Array, bases: Sequence[Array | None], layout: _Layout, back: boo
     return layout.from_view(x)
 
 
+def _replicated(x: Array) -> Array:
+    """``x`` replicated over the devices of the mesh in context (unchanged without one).
+
+    The statistics and bases are placed so: they are not shaped like the parameters, and
+    ``eigh`` and ``qr`` need them whole. ``reshard`` places ``x`` over Explicit axes
+    (where a sharding is part of the type) but leaves Auto axes to XLA, which would split
+    a statistic like the gradient it is computed from, so that the state changed sharding
+    between steps: the constraint pins those axes.
+    """
+    if jax.sharding.get_abstract_mesh().empty:
+        return x
+    return jax.lax.with_sharding_constraint(jax.sharding.reshard(x, P()), P())
+
+
 def _outer(view: Array, dim: int) -> Array:
     """``G_dim G_dim^T``: the contraction of the view with itself over every other dim."""
     others = [d for d in range(view.ndim) if d != dim]
@@ -176,7 +192,9 @@ def scale_by_soap(
     sorted by the estimated eigenvalues ``diag(Q_k^T S_k Q_k)`` with ``v`` permuted
     alike. The refresh is a ``lax.switch`` on the step, so a jitted step never
     recompiles. The statistics and bases are ``(n, n)`` arrays, not shaped like the
-    parameters, so they are not sharded like them.
+    parameters: on a mesh they are replicated. ``m``, ``v`` and the output keep each
+    parameter's sharding; under Explicit mesh axes a split leaf is gathered for the
+    rotations (docs/multidevice.md).
 
     Args:
       b1, b2: Adam's decay rates in [0, 1) (``"b1"``, ``"b2"`` in the state).
@@ -249,9 +267,22 @@ def scale_by_soap(
         step = jnp.maximum(state.count, 1) - 1
         bc1, bc2 = bias_corrections(b1, b2, step)
 
+        # Under Explicit mesh axes a leaf split over devices is gathered whole: its view's
+        # reshapes, the rotations by the bases and the permutations of the refresh all
+        # mix entries across the split. The state and the output are split back like the
+        # leaf after the refresh (a local slice), so they keep the parameter's sharding
+        # and the numbers are those of one device.
+        specs = [split_spec(g) for g in grads]
+
+        def gather(x, spec):
+            return x if spec is None else jax.sharding.reshard(x, P())
+
+        def split(x, spec):
+            return x if spec is None else jax.sharding.reshard(x, spec)
+
         outs, new_mus, new_nus, new_stats = [], [], [], []
-        for g, mu, nu, stat, basis, lay in zip(grads, mus, nus, stats, bases, lays):
-            g = g.astype(mu.dtype)
+        for g, mu, nu, stat, basis, lay, spec in zip(grads, mus, nus, stats, bases, lays, specs):
+            g, mu, nu = gather(g.astype(mu.dtype), spec), gather(mu, spec), gather(nu, spec)
             projected = _project(g, basis, lay, back=False)
             mu_new = update_moment(g, mu, b1, 1)
             nu_new = update_moment(projected, nu, b2, 2)
@@ -284,14 +315,20 @@ def scale_by_soap(
             return [b for b, _ in refreshed], [n for _, n in refreshed]
 
         branch = jnp.where(first, 1, jnp.where(state.count % precondition_frequency == 0, 2, 0))
+        new_stats = jax.tree.map(_replicated, new_stats)
         bases, new_nus = jax.lax.switch(branch, (keep, eigh, power), (new_stats, bases, new_nus))
+        bases = jax.tree.map(_replicated, bases)
+
+        def unflatten_split(leaves):
+            return treedef.unflatten([split(x, spec) for x, spec in zip(leaves, specs)])
+
         new_state = ScaleBySoapState(
             safe_increment(state.count),
-            treedef.unflatten(new_mus),
-            treedef.unflatten(new_nus),
+            unflatten_split(new_mus),
+            unflatten_split(new_nus),
             treedef.unflatten(new_stats),
             treedef.unflatten(bases),
         )
-        return cast_like(treedef.unflatten(outs), updates), new_state
+        return cast_like(unflatten_split(outs), updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
