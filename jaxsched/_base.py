@@ -67,6 +67,26 @@ def split_spec(x: Array) -> Any:
     return spec if any(s is not None for s in spec) else None
 
 
+def distinct_buffers(tree: PyTree) -> PyTree:
+    """``tree`` with each array that appears again replaced by a copy.
+
+    A state built eagerly can hold one array in several places (zeros shared by two
+    moments, a hyperparameter that is also the initial value of a buffer). XLA refuses
+    to donate one buffer twice, so such a state could not be donated to a jitted step.
+    """
+    seen: set[int] = set()
+
+    def own(x: Any) -> Any:
+        if not isinstance(x, jax.Array) or isinstance(x, jax.core.Tracer):
+            return x
+        if id(x) in seen:
+            return jnp.copy(x)
+        seen.add(id(x))
+        return x
+
+    return jax.tree.map(own, tree)
+
+
 def is_known(value: Any) -> bool:
     """True for a number whose value is known at construction (not a schedule or tracer)."""
     return not (is_schedule(value) or isinstance(value, jax.core.Tracer))

@@ -34,6 +34,7 @@ from ._base import (
     ScalarOrSchedule,
     StatefulSchedule,
     check_float_updates,
+    distinct_buffers,
     is_schedule,
     path_str,
     safe_increment,
@@ -121,7 +122,7 @@ def with_hyperparams(
     def init(params: PyTree) -> HyperparamsState:
         values, sched_states = initial()
         inner_state = _build(factory, values).init(params)
-        return HyperparamsState(zero_count(), values, sched_states, inner_state)
+        return distinct_buffers(HyperparamsState(zero_count(), values, sched_states, inner_state))
 
     # Built once now, so that the factory's own checks (options that need each other)
     # fail at construction rather than at the first init.

@@ -314,6 +314,10 @@ def check_transformations(txs: dict, kind: str, problems: dict) -> None:
                 init_eager.append(f"{name}: init failed: {type(err).__name__}: {err}")
                 continue
             init_eager += state_problems(f"{name}: ", states[name], params, mesh)
+            leaves = jax.tree.leaves(states[name])
+            if len({id(x) for x in leaves}) < len(leaves):
+                # XLA refuses to donate one buffer twice: the state could not be donated.
+                init_eager.append(f"{name}: the state holds one array in several places")
         live = {n: t for n, t in txs.items() if n in states}
         jitted = jax.jit(lambda p: {n: t.init(p) for n, t in live.items()})(params)
         for name, state in jitted.items():
