@@ -145,3 +145,22 @@ def test_finetune(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "head on SGD from epoch" in out and "rate halved in epochs" in out
     _check_png(png, (900, 630))
+
+
+def test_frontier(tmp_path, capsys):
+    png = tmp_path / "frontier.png"
+    results = _load("frontier").main(["--quick", "--quiet", "--plot", str(png)])
+    out = capsys.readouterr().out
+    assert list(results) == ["AdamW", "Muon", "SF-AdamW"]
+    for name, run in results.items():
+        assert name in out
+        history = run["history"]
+        assert history.shape == (4, 3), name
+        assert history[-1, 0] < 0.3 * history[0, 0], name
+        assert history[-1, 2] >= 0.88, name  # test accuracy, at the averaged point for SF
+        assert run["compile_s"] > 0 and run["train_s"] > 0
+    # Adam keeps two float32 moments per weight; Muon one momentum on its matrices (most
+    # of the weights) and AdamW's two moments on the head and the biases.
+    assert 8 <= results["AdamW"]["state_bytes"] < 8.1
+    assert 4 < results["Muon"]["state_bytes"] < 5
+    _check_png(png, (1200, 450))
