@@ -201,7 +201,7 @@ def check_flavor(
     for i, plan in enumerate(flavor.plans()):
         kw = flavor.draw(rng(name, i), i, plan)
         note(f"plan {i}", (plan, kw))
-        problem = Problem(rng(name, i, "problem"), shapes(i))
+        problem = Problem(rng(name, i, "problem"), shapes(i), ascent=kw.get("maximize", False))
         runs.append((f"{name} plan {i} {plan} {kw}", i, problem, kw))
     txs = [getattr(jpo, name)(**kw) for *_, kw in runs]
     got = jaxsched_trajectories([run[2] for run in runs], txs)

@@ -340,7 +340,7 @@ def run_plans(
     for i, plan in enumerate(plans or flavor.plans()):
         kw = flavor.draw(rng(name, i), i, plan)
         note(f"plan {i}", (plan, kw))
-        problem = Problem(rng(name, i, "p"), shapes(kw))
+        problem = Problem(rng(name, i, "p"), shapes(kw), ascent=kw.get("maximize", False))
         for field in ("params", "curvature", "noise"):
             setattr(problem, field, [x.astype(dtype) for x in getattr(problem, field)])
         runs.append((f"{name} plan {i} {plan} {kw}", problem, kw))
@@ -474,7 +474,7 @@ def test_torch_muon_bfloat16_steps(record_parity):
     for i, plan in enumerate([(), tuple(TORCH_MUON.options)]):
         kw = TORCH_MUON.draw(rng(name, i), i, plan)
         note(f"plan {i}", (plan, kw))
-        problem = Problem(rng(name, i, "p"), TORCH_MUON_SHAPES)
+        problem = Problem(rng(name, i, "p"), TORCH_MUON_SHAPES, ascent=kw.get("maximize", False))
         with one_thread():
             before, bufs, grads, after = _torch_muon_steps(problem, kw)
         tx = jaxsched.torch.Muon(**kw)

@@ -236,7 +236,8 @@ def test_argument_errors_name_the_argument():
         hf.get_constant_schedule("0.1")
     with pytest.raises(ValueError, match="give num_training_steps or num_stable_steps"):
         hf.get_wsd_schedule(0.1, 10, 10)
-    with pytest.raises(ValueError, match="num_training_steps must be an integer >= num_warmup_steps"):
+    too_short = "num_training_steps must be an integer >= num_warmup_steps"
+    with pytest.raises(ValueError, match=too_short):
         hf.get_wsd_schedule(0.1, 10, 10, 15)
     with pytest.warns(UserWarning, match="num_stable_steps is used"):
         hf.get_wsd_schedule(0.1, 10, 10, num_training_steps=100, num_stable_steps=5)
