@@ -187,9 +187,10 @@ def test_timm_cosine(timm_scheduler, draw, record_parity):
     kw = dict(
         t_initial=int(r.integers(5, 80)),
         lr_min=lr * uniform(r, 0.0, 0.3),
-        # A random cycle_mul puts the later cycle boundaries between steps, where timm's
-        # float log finds the cycle exactly too (jaxsched's boundaries are exact anyway).
-        cycle_mul=1.0 if draw % 2 else uniform(r, 1.1, 2.5),
+        # A random cycle_mul puts the later cycle boundaries between steps; a simple one
+        # (1.5, 2, 2.5, 3) puts some on steps, where timm's float64 log can start a
+        # cycle one step late (t_initial=16, cycle_mul=1.5: step 212, not 211).
+        cycle_mul=[1.0, uniform(r, 1.1, 2.5), float(r.choice([1.5, 2.0, 2.5, 3.0]))][draw % 3],
         cycle_decay=uniform(r, 0.3, 1.0),
         cycle_limit=int(r.integers(1, 5)),
         warmup_t=w,

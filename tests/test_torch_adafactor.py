@@ -57,7 +57,14 @@ def test_torch_adafactor_matches_torch(record_parity):
         kw = TORCH_ADAFACTOR.draw(rng("Adafactor", i), i, plan)
         flags = [{}, {"foreach": True}, {"foreach": False}][(i + SEED) % 3]
         note(f"plan {i}", (plan, kw, flags))
-        runs.append((plan, kw, flags, Problem(rng("Adafactor", i, "problem"), SHAPES)))
+        runs.append(
+            (
+                plan,
+                kw,
+                flags,
+                Problem(rng("Adafactor", i, "problem"), SHAPES, ascent=kw.get("maximize", False)),
+            )
+        )
     got = jaxsched_trajectories(
         [run[3] for run in runs], [jaxsched.torch.Adafactor(**run[1], **run[2]) for run in runs]
     )
@@ -180,3 +187,45 @@ def test_bf16_parameters_keep_float32_moments():
     assert u.dtype == jnp.bfloat16
     inner = state.inner_state[0]
     assert inner.row.dtype == jnp.float32 and inner.col.dtype == jnp.float32
+
+
+EMPTY_SHAPES = ((0, 4), (4, 0), (0, 0), (2, 0, 3), (0,))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: scale_by_factored_rms(),
+        lambda: scale_by_factored_rms(eps_mode="clamp", eps=None),
+        lambda: jaxsched.torch.Adafactor(lr=1e-2),
+        lambda: jaxsched.hf.Adafactor(lr=1e-3, relative_step=False, scale_parameter=False),
+    ],
+    ids=["add", "clamp", "torch", "hf"],
+)
+def test_zero_size_leaves_get_empty_updates_and_leave_the_rest_unchanged(make):
+    """Regression: a zero-size matrix went down the factored path, whose factors are
+    means over an empty axis (NaN in the state), and a (0, 0) leaf was refused."""
+    r = rng("adafactor empty")
+    full = {"w": jnp.asarray(r.normal(size=(3, 4)), jnp.float32), "b": jnp.ones(3)}
+    empty = {f"e{i}": jnp.zeros(s) for i, s in enumerate(EMPTY_SHAPES)}
+    grads = [jnp.asarray(r.normal(size=(3, 4)), jnp.float32) for _ in range(4)]
+
+    def run(params):
+        tx = make()
+
+        def body(state, g):
+            tree = jax.tree.map(jnp.zeros_like, params) | {"w": g, "b": g[0, :3]}
+            u, state = tx.update(tree, state, params)
+            return state, u
+
+        return jax.jit(lambda s: jax.lax.scan(body, s, jnp.stack(grads)))(tx.init(params))
+
+    state, updates = run(full | empty)
+    _, want = run(full)
+    for name, shape in zip(empty, EMPTY_SHAPES):
+        assert updates[name].shape == (len(grads), *shape)
+    for name in full:  # equal up to XLA fusing a different program
+        np.testing.assert_allclose(updates[name], want[name], rtol=1e-6, atol=1e-9)
+    # The whole state stays finite, the per-leaf step sizes (RMS of no elements) too.
+    floats = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.floating)]
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in floats), state

@@ -56,7 +56,8 @@ class AdafactorState(NamedTuple):
 
 def _rms(x: Array) -> Array:
     x = x.astype(jnp.promote_types(x.dtype, jnp.float32))
-    return jnp.sqrt(jnp.mean(jnp.square(x)))
+    # 0 for an empty leaf, whose mean would be NaN (and its state with it).
+    return jnp.sqrt(jnp.sum(jnp.square(x)) / max(x.size, 1))
 
 
 def _scale_by_step_size(

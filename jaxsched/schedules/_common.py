@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -102,3 +103,60 @@ def cycle_position(t: Array, first: float, mul: float) -> tuple[Array, Array, Ar
     i = jnp.where(t < start(i), jnp.maximum(i - 1.0, 0.0), i)
     i = jnp.where(t >= start(i + 1.0), i + 1.0, i)
     return i, t - start(i), first * mul_pow(i)
+
+
+# With more cycles than this before step 2**24 (a mul very close to 1),
+# float64_log_position falls back to the exact cycle starts.
+_MAX_CYCLES = 4096
+
+
+@functools.lru_cache(maxsize=64)
+def _float64_log_starts(first: float, mul: float) -> np.ndarray | None:
+    """The integer steps at which ``floor(log(1 - t / first * (1 - mul), mul))`` in
+    float64 reaches 1, 2, ...; None where :func:`cycle_position` gives the same."""
+    if mul == 1.0:
+        return None  # floor(t / first): exact in float32 too
+
+    def index(t: int) -> int:
+        return math.floor(math.log(1 - t / first * (1 - mul), mul))
+
+    starts = []
+    for n in range(1, _MAX_CYCLES + 2):
+        exact = first * (mul**n - 1) / (mul - 1)
+        if exact > 2**24:
+            return np.asarray(starts, np.float32)
+        t = max(math.ceil(exact) - 2, 0)
+        while t > 0 and index(t - 1) >= n:
+            t -= 1
+        while index(t) < n:
+            t += 1
+        starts.append(t)
+    return None
+
+
+def float64_log_position(t: Array, first: float, mul: float) -> tuple[Array, Array, Array]:
+    """:func:`cycle_position` with the cycle index timm (and torch's
+    ``CosineAnnealingWarmRestarts.step(epoch)``) compute: ``floor(log(1 - t / first *
+    (1 - mul), mul))`` in float64.
+
+    At an exact boundary that log can land just below the integer: with ``first=16,
+    mul=1.5`` cycle 5 starts at step 211, where the log is 4.999999999999999, so timm
+    starts it at 212 (and ends cycle 4 at its minimum). The integer starts are found once,
+    with that expression, and the index read from them; ``t - start`` and the length
+    come from float64 tables.
+    """
+    i, t_curr, length = cycle_position(t, first, mul)
+    starts = _float64_log_starts(first, mul)
+    if starts is None or not starts.size:
+        return i, t_curr, length
+    late_i = jnp.searchsorted(jnp.asarray(starts), t, side="right").astype(i.dtype)
+    n = np.arange(starts.size + 1)
+    begin = (first * (mul**n - 1) / (mul - 1)).astype(np.float32)
+    lengths = (first * mul**n).astype(np.float32)
+    off = late_i != i
+    index = late_i.astype(jnp.int32)
+    return (
+        jnp.where(off, late_i, i),
+        jnp.where(off, t - jnp.asarray(begin)[index], t_curr),
+        jnp.where(off, jnp.asarray(lengths)[index], length),
+    )

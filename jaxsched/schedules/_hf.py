@@ -8,6 +8,7 @@ product. Warmup is ``peak * step / max(1, warmup_steps)`` everywhere in HF.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import jax.numpy as jnp
@@ -277,13 +278,43 @@ def cosine(
       ``warmup_t=warmup_steps``, ``warmup_lr_init=warmup_init_value``, no noise) and,
       with ``cycle_limit=None``, ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts``.
     """
-    # Python floats: they shape the computation (cycle_position branches on them).
+    return cosine_schedule(
+        cycle_position,
+        peak_value,
+        cycle_steps,
+        min_value,
+        cycle_mul,
+        cycle_decay,
+        cycle_limit,
+        k_decay,
+        warmup_steps,
+        warmup_init_value,
+        warmup_prefix,
+    )
+
+
+def cosine_schedule(
+    position: Callable[[Array, float, float], tuple[Array, Array, Array]],
+    peak_value: Any,
+    cycle_steps: float,
+    min_value: Any,
+    cycle_mul: float,
+    cycle_decay: Any,
+    cycle_limit: int | None,
+    k_decay: Any,
+    warmup_steps: int,
+    warmup_init_value: Any,
+    warmup_prefix: bool,
+) -> Schedule:
+    """:func:`cosine` (arguments checked) with the cycles found by ``position``: the exact
+    :func:`cycle_position`, or timm's float64 log (``jaxsched.timm``)."""
+    # Python floats: they shape the computation (position branches on them).
     cycle_steps, cycle_mul = float(cycle_steps), float(cycle_mul)
 
     def schedule(step: Any) -> Array:
         s = as_step(step)
         t = jnp.maximum(s - warmup_steps, 0.0) if warmup_prefix else s
-        i, t_cur, length = cycle_position(t, cycle_steps, cycle_mul)
+        i, t_cur, length = position(t, cycle_steps, cycle_mul)
         peak = peak_value * power(cycle_decay, i)
         fraction = jnp.power(t_cur / length, k_decay)
         value = min_value + 0.5 * (peak - min_value) * (1.0 + jnp.cos(math.pi * fraction))

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 
 from .._base import Array, Schedule
 from .._validate import Choice, Either, Integer, Items, Real
-from ..schedules._common import as_step, as_value, cycle_position, div, power
+from ..schedules._common import as_step, as_value, div, float64_log_position, power
 
 # timm's noise range: None (no noise), a start (noise from it on) or a [start, end) pair.
 NoiseRange = Annotated[
@@ -44,13 +44,14 @@ def cycles(
     """``(in_cycle, gamma, t_curr, t_i)``: timm's restart bookkeeping at ``t >= 0``.
 
     ``in_cycle`` is False once ``cycle_limit`` cycles are over (timm then holds
-    ``lr_min``); ``gamma = cycle_decay ** i`` scales cycle ``i``'s peak.
+    ``lr_min``); ``gamma = cycle_decay ** i`` scales cycle ``i``'s peak. The cycle index
+    is timm's, also where its float64 log starts a cycle a step late.
     """
-    i, t_curr, t_i = cycle_position(t, float(t_initial), float(cycle_mul))
+    i, t_curr, t_i = float64_log_position(t, float(t_initial), float(cycle_mul))
     return i < cycle_limit, power(cycle_decay, i), t_curr, t_i
 
 
-def _noise(
+def noisy(
     value: Array,
     t: Array,
     noise_range_t: Any,
@@ -59,6 +60,7 @@ def _noise(
     noise_seed: int,
     noise_type: str,
 ) -> Array:
+    """``value * (1 + noise)`` where ``t`` is inside ``noise_range_t``, else ``value``."""
     if noise_range_t is None:
         return value
     if isinstance(noise_range_t, (list, tuple)):
@@ -119,6 +121,6 @@ def assemble(
         t = as_step(step)
         if steps_per_epoch is not None:
             t = jnp.floor(div(t, steps_per_epoch))
-        return as_value(_noise(rate(t), t, *noise))
+        return as_value(noisy(rate(t), t, *noise))
 
     return schedule

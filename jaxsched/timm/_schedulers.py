@@ -17,8 +17,15 @@ import jax.numpy as jnp
 
 from .._base import Array, Schedule
 from .._validate import Count, Flag, Integer, Items, Real, Steps, validated
-from ..schedules._common import NonNegativeNumber, Number, PositiveNumber, div, power
-from ..schedules._hf import cosine as _cosine
+from ..schedules._common import (
+    NonNegativeNumber,
+    Number,
+    PositiveNumber,
+    div,
+    float64_log_position,
+    power,
+)
+from ..schedules._hf import cosine_schedule
 from ._common import (
     CycleMul,
     NoisePct,
@@ -110,7 +117,8 @@ def CosineLRScheduler(
       (arXiv:2004.05909); ``timm.scheduler.CosineLRScheduler``.
     """
 
-    rate = _cosine(
+    rate = cosine_schedule(
+        float64_log_position,
         lr,
         t_initial,
         lr_min,

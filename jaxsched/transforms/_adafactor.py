@@ -4,7 +4,7 @@ A matrix's squared gradients are summarised by their row means and column means,
 outer product over the mean of the rows estimates every entry: memory ``m + n`` instead
 of ``m n``. Leaves of more than one dimension are factored over their last two axes (the
 leading ones are a batch of matrices, as in torch and Hugging Face); scalars and vectors
-keep a full moving average.
+keep a full moving average, and so do leaves with no elements (their update is empty).
 """
 
 from __future__ import annotations
@@ -125,7 +125,10 @@ def scale_by_factored_rms(
     """
 
     def is_factored(p) -> bool:
-        return factored and jnp.ndim(p) >= 2
+        # A zero-size matrix keeps a full (empty) moment: its factors would be means over
+        # an empty axis (NaN), and a (0, 0) leaf would have two empty factors, which the
+        # state could not tell from an unfactored leaf's.
+        return factored and jnp.ndim(p) >= 2 and jnp.size(p) > 0
 
     def init(params):
         def zeros(p):
