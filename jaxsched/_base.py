@@ -67,14 +67,20 @@ def split_spec(x: Array) -> Any:
     return spec if any(s is not None for s in spec) else None
 
 
-def distinct_buffers(tree: PyTree) -> PyTree:
-    """``tree`` with each array that appears again replaced by a copy.
+def distinct_buffers(tree: PyTree, seen: set[int] | None = None) -> PyTree:
+    """``tree`` with each array that appears again (or is in ``seen``, a set of ids that
+    grows) replaced by a copy; ``tree`` itself when no array repeats.
 
     A state built eagerly can hold one array in several places (zeros shared by two
     moments, a hyperparameter that is also the initial value of a buffer). XLA refuses
     to donate one buffer twice, so such a state could not be donated to a jitted step.
     """
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
+    leaves = [x for x in jax.tree.leaves(tree) if isinstance(x, jax.Array)]
+    ids = [id(x) for x in leaves if not isinstance(x, jax.core.Tracer)]
+    if len(set(ids)) == len(ids) and seen.isdisjoint(ids):
+        seen.update(ids)
+        return tree
 
     def own(x: Any) -> Any:
         if not isinstance(x, jax.Array) or isinstance(x, jax.core.Tracer):

@@ -122,7 +122,13 @@ def with_hyperparams(
     def init(params: PyTree) -> HyperparamsState:
         values, sched_states = initial()
         inner_state = _build(factory, values).init(params)
-        return distinct_buffers(HyperparamsState(zero_count(), values, sched_states, inner_state))
+        # Each array once, so that the state can be donated; a dict comprehension for
+        # the values keeps their order (the arguments').
+        seen: set[int] = set()
+        values = {k: distinct_buffers(v, seen) for k, v in values.items()}
+        sched_states = distinct_buffers(sched_states, seen)
+        inner_state = distinct_buffers(inner_state, seen)
+        return HyperparamsState(zero_count(), values, sched_states, inner_state)
 
     # Built once now, so that the factory's own checks (options that need each other)
     # fail at construction rather than at the first init.
