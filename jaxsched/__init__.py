@@ -22,6 +22,7 @@ from ._combine import partition as partition
 from ._combine import path_labels as path_labels
 from ._detect import PlateauOptions as PlateauOptions
 from ._detect import PlateauState as PlateauState
+from ._flat import flat as flat
 from ._hyper import HyperparamsState as HyperparamsState
 from ._hyper import hyperparams as hyperparams
 from ._hyper import set_hyperparams as set_hyperparams
@@ -29,6 +30,7 @@ from ._hyper import with_hyperparams as with_hyperparams
 from ._plateau import ReduceOnPlateauState as ReduceOnPlateauState
 from ._plateau import reduce_on_plateau as reduce_on_plateau
 from ._plateau import scale_by_plateau as scale_by_plateau
+from ._quantize import quantized_state as quantized_state
 from ._switch import SwitchState as SwitchState
 from ._switch import switch as switch
 from ._switch import switch_step as switch_step

@@ -103,6 +103,8 @@ REQUIRED = {
     "jaxsched.keras.MultiOptimizer": lambda: jaxsched.keras.MultiOptimizer(
         jaxsched.keras.OptimizerMap(jaxsched.keras.SGD(), {"w": jaxsched.keras.Adam()})
     ),
+    "jaxsched.flat": lambda: jaxsched.flat(jaxsched.adam(1e-2)),
+    "jaxsched.quantized_state": lambda: jaxsched.quantized_state(jaxsched.adam(1e-2)),
     "jaxsched.transforms.scale": lambda: jaxsched.transforms.scale(0.5),
     "jaxsched.transforms.schedule_free": lambda: jaxsched.transforms.schedule_free(1e-2),
     "jaxsched.transforms.scale_by_learning_rate": lambda: (
@@ -139,6 +141,13 @@ NOT_TRANSFORMATIONS = {
 EXTRAS = {
     "adam(reduce_on_plateau)": lambda: jaxsched.adam(jaxsched.reduce_on_plateau(1e-2)),
     "adamw(amsgrad)": lambda: jaxsched.adamw(1e-2, amsgrad=True),
+    # w has 96 entries over 8 devices: blocks of 12 keep each shard's blocks whole.
+    "quantized_state(adam, 8-bit)": lambda: jaxsched.quantized_state(
+        jaxsched.adam(1e-2), block_size=12, min_size=0
+    ),
+    "quantized_state(adam, bf16)": lambda: jaxsched.quantized_state(
+        jaxsched.adam(1e-2), bits=16, min_size=0
+    ),
     "switch(on_plateau)": lambda: jaxsched.switch(
         jaxsched.adam(1e-2), jaxsched.sgd(0.1), on_plateau={"patience": 0}
     ),

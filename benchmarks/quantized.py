@@ -1,0 +1,191 @@
+"""8-bit and bfloat16 optimizer state (``jaxsched.quantized_state``) against float32 Adam.
+
+Reports, in one process:
+
+* state bytes per parameter of Adam: float32, 8-bit blockwise, bfloat16;
+* step time of a jitted, buffer-donating ``update + apply_updates`` at ``--size``
+  parameters (one leaf), the three interleaved (A B C A B C ...), medians and ratios;
+* final training loss of Adam, 8-bit Adam and bf16 Adam (stochastic rounding) on
+  sklearn's digits (MLP 64-64-10, full batch, with and without a small L2 term) and a
+  linear regression, with the loss curves plotted to ``--plot``.
+
+    python benchmarks/quantized.py [--size 16000000] [--steps 10] [--repeats 5]
+        [--train-steps 300] [--plot quantized_loss.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import jaxsched
+
+
+def optimizers(lr: float) -> dict:
+    # min_size=0: the small training models below are quantized too (the default leaves
+    # moments under 4096 elements in float32, as bitsandbytes does).
+    return {
+        "float32": jaxsched.adam(lr),
+        "8-bit": jaxsched.quantized_state(jaxsched.adam(lr), bits=8, min_size=0),
+        "bf16-sr": jaxsched.quantized_state(jaxsched.adam(lr), bits=16, min_size=0),
+    }
+
+
+def state_bytes(tx, params) -> float:
+    shapes = jax.eval_shape(tx.init, params)
+    total = sum(x.size * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(shapes))
+    return total / sum(p.size for p in jax.tree.leaves(params))
+
+
+def step_times(size: int, steps: int, repeats: int) -> dict:
+    params = jax.random.normal(jax.random.key(0), (size,))
+    compiled = {}
+    for name, tx in optimizers(1e-3).items():
+
+        @partial(jax.jit, donate_argnums=(0, 1))
+        def step(params, state, tx=tx):
+            # Materialized, as a backward pass writes them: otherwise XLA fuses the sin
+            # into every consumer, and the 8-bit step has more of them.
+            grads = jax.lax.optimization_barrier(jnp.sin(params) + 0.1)
+            updates, state = tx.update(grads, state, params)
+            return optax.apply_updates(params, updates), state
+
+        p = jnp.copy(params)
+        s = jax.jit(tx.init)(p)
+        start = time.perf_counter()
+        fn = step.lower(p, s).compile()
+        compile_s = time.perf_counter() - start
+        p, s = jax.block_until_ready(fn(p, s))
+        compiled[name] = [fn, p, s, compile_s, []]
+    for _ in range(repeats):  # interleaved, so machine load hits all alike
+        for entry in compiled.values():
+            fn, p, s = entry[:3]
+            start = time.perf_counter()
+            for _ in range(steps):
+                p, s = fn(p, s)
+            jax.block_until_ready(p)
+            entry[4].append((time.perf_counter() - start) / steps)
+            entry[1], entry[2] = p, s
+    return {name: (e[3], float(np.median(e[4]))) for name, e in compiled.items()}
+
+
+def digits_task(l2: float):
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = jnp.asarray(data.data / 16.0, jnp.float32)
+    y = jnp.asarray(data.target)
+    k1, k2 = jax.random.split(jax.random.key(0))
+    params = {
+        "w1": jax.random.normal(k1, (64, 64)) / 8.0,
+        "b1": jnp.zeros(64),
+        "w2": jax.random.normal(k2, (64, 10)) / 8.0,
+        "b2": jnp.zeros(10),
+    }
+
+    def loss(p):
+        logits = jnp.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+        ce = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        return ce + l2 * (jnp.sum(p["w1"] ** 2) + jnp.sum(p["w2"] ** 2))
+
+    return loss, params, 1e-2
+
+
+def regression_task():
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(k1, (256, 32))
+    y = x @ jax.random.normal(k2, (32, 8)) + 0.1 * jax.random.normal(k3, (256, 8))
+    params = {"w": jnp.zeros((32, 8)), "b": jnp.zeros(8)}
+
+    def loss(p):
+        return jnp.mean((x @ p["w"] + p["b"] - y) ** 2)
+
+    return loss, params, 3e-2
+
+
+def train(tx, loss_fn, params, steps: int) -> list[float]:
+    @jax.jit
+    def run(params, state):
+        def body(carry, _):
+            params, state = carry
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            updates, state = tx.update(grads, state, params)
+            return (optax.apply_updates(params, updates), state), loss
+
+        (params, _), losses = jax.lax.scan(body, (params, state), None, length=steps)
+        return jnp.append(losses, loss_fn(params))
+
+    return np.asarray(run(params, tx.init(params))).tolist()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=16_000_000)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--plot", default="quantized_loss.png")
+    args = parser.parse_args(argv)
+    print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}")
+
+    print("\nstate bytes per parameter (Adam, 1024x1024 + 1024 parameters, default settings)")
+    params = {"w": jnp.zeros((1024, 1024)), "b": jnp.zeros(1024)}
+    defaults = {
+        "float32": jaxsched.adam(1e-3),
+        "8-bit": jaxsched.quantized_state(jaxsched.adam(1e-3)),
+        "bf16-sr": jaxsched.quantized_state(jaxsched.adam(1e-3), bits=16),
+    }
+    for name, tx in defaults.items():
+        print(f"  {name:8s} {state_bytes(tx, params):6.3f}")
+
+    print(f"\nstep time, {args.size:,} parameters (median of {args.repeats} x {args.steps} steps)")
+    times = step_times(args.size, args.steps, args.repeats)
+    base = times["float32"][1]
+    for name, (compile_s, step_s) in times.items():
+        print(
+            f"  {name:8s} step {step_s * 1e3:8.1f} ms  x{step_s / base:5.2f}  "
+            f"compile {compile_s:5.2f} s"
+        )
+
+    print(f"\nfinal loss after {args.train_steps} full-batch steps")
+    tasks = {
+        "digits MLP": digits_task(0.0),
+        "digits MLP + L2 1e-3": digits_task(1e-3),
+        "regression": regression_task(),
+    }
+    curves = {}
+    for task, (loss_fn, params, lr) in tasks.items():
+        curves[task] = {
+            n: train(tx, loss_fn, params, args.train_steps) for n, tx in optimizers(lr).items()
+        }
+        ref = curves[task]["float32"][-1]
+        line = "  ".join(
+            f"{n} {c[-1]:.5g} ({(c[-1] - ref) / ref:+.2%})" for n, c in curves[task].items()
+        )
+        print(f"  {task:22s} {line}")
+
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6))
+        for ax, (task, runs) in zip(axes, curves.items()):
+            for name, curve in runs.items():
+                ax.semilogy(curve, label=f"Adam {name}", lw=1.2)
+            ax.set(title=task, xlabel="step", ylabel="training loss")
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+        print(f"\nloss curves: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
