@@ -219,9 +219,7 @@ def _check_elementwise(inner: optax.GradientTransformation, probe_tree: dict[str
             if found:
                 raise ValueError(_REFUSAL.format(what=f"its state holds {found}"))
 
-            @jax.jit
-            def probes() -> tuple[list[Any], list[Any]]:
-                # One compiled program rather than op-by-op dispatch: init stays fast.
+            def probes(state, probe_tree) -> tuple[list[Any], list[Any]]:
                 def probe(second: float) -> list[Any]:
                     def halves(x, scale, offset):
                         base = scale * jnp.linspace(-1.0, 1.0, x.shape[0], dtype=x.dtype)
@@ -234,7 +232,11 @@ def _check_elementwise(inner: optax.GradientTransformation, probe_tree: dict[str
 
                 return probe(1.0), probe(3.0)
 
-            first, second = probes()
+            # One compiled program rather than op-by-op dispatch keeps init fast. It is
+            # compiled and called apart from any jit being traced (init under jit), so
+            # that its results are concrete.
+            args = (state, probe_tree)
+            first, second = jax.jit(probes).lower(*args).compile()(*args)
             if not all(bool(jnp.allclose(a, b)) for a, b in zip(first, second)):
                 raise ValueError(_REFUSAL.format(what="its update of one element reads others"))
         except ValueError as err:
@@ -275,7 +277,9 @@ def flat(inner: Transformation, *, labels: Any = None, check: Flag = True) -> Fl
 
     Refused (``ValueError`` at ``init``): rules that read leaf shapes or norms over a
     leaf (Muon, SOAP, Adafactor, LAMB, LARS, ... found by their state or by a probe
-    that changes half a buffer); clipping by the global norm is fine. Leaves split over
+    that changes half a buffer); clipping by the global norm is fine. Not caught: a
+    stateless per-leaf norm that leaves the probe's small gradients alone
+    (``clip_by_norm``) would clip each buffer's norm instead; do not wrap it. Leaves split over
     devices (a ``NamedSharding`` that is not replicated) are not packed: they keep their
     shape and sharding and ``inner`` updates them one by one; replicated leaves are
     packed. Non-floating leaves are kept as they are.
@@ -321,7 +325,8 @@ def flat(inner: Transformation, *, labels: Any = None, check: Flag = True) -> Fl
         packed = _packed_tree(layout, jax.tree.leaves(params))
         if check:
             probe = {k: v for k, v in packed.items() if not k.startswith("leaf")}
-            probe = jax.tree.map(lambda b: jnp.zeros((8,), b.dtype), probe)
+            # numpy: concrete also while init is traced.
+            probe = jax.tree.map(lambda b: np.zeros((8,), b.dtype), probe)
             _check_elementwise(inner, probe)
         return FlatState(_offsets(layout), inner.init(packed))
 

@@ -1,6 +1,12 @@
 """Test-wide setup: Keras runs on its JAX backend; parity errors are summarised at the end;
-the seed of the run's random draws is shown, and with a failure, what the test drew."""
+the seed of the run's random draws is shown, and with a failure, what the test drew.
 
+The suite runs under pytest-xdist (``-n auto``): the workers inherit the run's seed through
+``JAXSCHED_SEED``, and send their parity errors and contract figures to the controller,
+which prints the summary.
+"""
+
+import json
 import os
 import sys
 
@@ -9,7 +15,11 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import parity
 import pytest
 
+# Set before the workers start, so that they draw what the controller's header shows.
+os.environ.setdefault("JAXSCHED_SEED", str(parity.SEED))
+
 _PARITY: dict[str, float] = {}
+_FIGURES: dict[str, int] = {}
 
 
 @pytest.fixture
@@ -43,10 +53,35 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("random draws", "\n".join(lines)))
 
 
-def pytest_terminal_summary(terminalreporter):
+def _merge(parity_errors: dict[str, float], figures: dict[str, int]) -> None:
+    for name, error in parity_errors.items():
+        _PARITY[name] = max(error, _PARITY.get(name, 0.0))
+    for name, count in figures.items():
+        _FIGURES[name] = _FIGURES.get(name, 0) + count
+
+
+def _contract_figures() -> dict[str, int]:
     contract = sys.modules.get("test_contract")
-    if contract is not None and contract.FIGURES["callables"]:
-        figures = ", ".join(f"{k}: {v}" for k, v in contract.FIGURES.items())
+    return dict(contract.FIGURES) if contract is not None else {}
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the figures to the controller
+        workeroutput["jaxsched"] = json.dumps([_PARITY, _contract_figures()])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    output = getattr(node, "workeroutput", {}).get("jaxsched")
+    if output:
+        _merge(*json.loads(output))
+
+
+def pytest_terminal_summary(terminalreporter):
+    _merge({}, _contract_figures())
+    if _FIGURES.get("callables"):
+        figures = ", ".join(f"{k}: {v}" for k, v in _FIGURES.items())
         terminalreporter.section("input contract")
         terminalreporter.write_line(figures)
     if _PARITY:

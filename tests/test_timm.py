@@ -438,13 +438,47 @@ TREE = {
 }
 
 
+def _timm_group_parameters():
+    """timm's own ``group_parameters`` (timm/models/_manipulate.py), loaded from its file.
+
+    That module imports ``use_reentrant_ckpt`` from ``timm.layers``, whose package imports
+    torchvision too; while it loads, ``timm.layers`` is a stand-in holding that one name,
+    taken from timm/layers/config.py (which needs only torch), and then removed.
+    """
+    import importlib.util
+    import os
+    import sys
+    import types
+
+    root = next(iter(sys.modules["timm"].__path__))
+
+    def load(name, relative):
+        spec = importlib.util.spec_from_file_location(name, os.path.join(root, relative))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    layers = types.ModuleType("timm.layers")
+    layers.use_reentrant_ckpt = load("timm.layers.config", "layers/config.py").use_reentrant_ckpt
+    saved = sys.modules.get("timm.layers")
+    sys.modules["timm.layers"] = layers
+    try:
+        return load("timm.models._manipulate", "models/_manipulate.py").group_parameters
+    finally:
+        if saved is None:
+            del sys.modules["timm.layers"]
+        else:
+            sys.modules["timm.layers"] = saved
+
+
 def _import_timm_optim():
     """``timm.optim`` beside ``timm.scheduler`` (see live_refs.import_timm_scheduler).
 
     ``timm.optim._param_groups`` imports ``group_parameters`` from ``timm.models``, whose
     package imports torchvision (a CUDA build here, which fails to load). It is only used
-    for ``layer_decay``, so a stand-in ``timm.models`` that refuses it is registered; the
-    optimizers and the factory are timm's own code.
+    for ``layer_decay``, so a stand-in ``timm.models`` holds timm's own
+    ``group_parameters`` (:func:`_timm_group_parameters`); the optimizers, the factory and
+    the grouping are timm's own code.
     """
     import sys
     import types
@@ -453,11 +487,7 @@ def _import_timm_optim():
         return sys.modules["timm.optim"]
     if "timm.models" not in sys.modules:
         stand_in = types.ModuleType("timm.models")
-
-        def group_parameters(*args, **kwargs):
-            raise NotImplementedError("layer_decay is not used by these tests")
-
-        stand_in.group_parameters = group_parameters
+        stand_in.group_parameters = _timm_group_parameters()
         sys.modules["timm.models"] = stand_in
     import timm.optim
 
@@ -465,25 +495,44 @@ def _import_timm_optim():
 
 
 def _torch_model(tree, leaves):
-    """A torch module whose ``named_parameters`` are the tree's paths (``dense.bias``...)."""
+    """A torch module whose ``named_parameters`` are the tree's paths (``dense.bias``,
+    ``blocks.0.attn.kernel``...): dicts and lists become submodules."""
     import torch
 
     module = torch.nn.Module()
-    for key, sub in tree.items():
-        if isinstance(sub, dict):
-            module.add_module(key, _torch_model(sub, leaves))
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    for key, sub in items:
+        if isinstance(sub, (dict, list)):
+            module.add_module(str(key), _torch_model(sub, leaves))
         else:
             module.register_parameter(key, torch.nn.Parameter(torch.tensor(leaves.pop(0))))
     return module
 
 
-def _timm_trajectory(problem, kw) -> list[np.ndarray]:
+def _timm_optimizer(problem, kw, tree=None, no_weight_decay=(), group_matcher=None):
+    """timm's optimizer on the tree as a torch model, and its parameters in leaf order.
+
+    The model answers ``no_weight_decay()`` and ``group_matcher()`` as timm's models do.
+    With ``layer_decay`` a timm scheduler is made, as timm's training does: its
+    ``update_groups`` sets each group's rate to ``lr * lr_scale``.
+    """
+    timm_optim = _import_timm_optim()
+    model = _torch_model(TREE if tree is None else tree, list(problem.params))
+    model.no_weight_decay = lambda: set(no_weight_decay)
+    if group_matcher is not None:
+        model.group_matcher = lambda coarse=False: group_matcher
+    named = sorted(model.named_parameters())  # the pytree's leaf order
+    opt = timm_optim.create_optimizer_v2(model, **kw)
+    if kw.get("layer_decay") is not None:
+        TIMM.StepLRScheduler(opt, decay_t=10**9)  # constant: the scales alone
+    return opt, named
+
+
+def _timm_trajectory(problem, kw, tree=None, no_weight_decay=(), group_matcher=None):
     import torch
 
-    timm_optim = _import_timm_optim()
-    model = _torch_model(TREE, list(problem.params))
-    params = [p for _, p in sorted(model.named_parameters())]  # the pytree's leaf order
-    opt = timm_optim.create_optimizer_v2(model, **kw)
+    opt, named = _timm_optimizer(problem, kw, tree, no_weight_decay, group_matcher)
+    params = [p for _, p in named]
     out = [[] for _ in params]
     for t in range(problem.steps):
         with torch.no_grad():
@@ -496,11 +545,15 @@ def _timm_trajectory(problem, kw) -> list[np.ndarray]:
     return [np.stack(r) for r in out]
 
 
-def _jaxsched_trajectories(problems, txs) -> list[list[np.ndarray]]:
+def _structure(tree):
+    return jax.tree.structure(tree, is_leaf=lambda x: isinstance(x, tuple))
+
+
+def _jaxsched_trajectories(problems, txs, tree=None) -> list[list[np.ndarray]]:
     """Each transformation on its problem's tree (dict leaves in sorted order), one jit."""
     import optax
 
-    shapes = jax.tree.structure(TREE, is_leaf=lambda x: isinstance(x, tuple))
+    shapes = _structure(TREE if tree is None else tree)
 
     def run(tx, start, curvature, noise):
         def step(carry, noise_t):
@@ -562,6 +615,9 @@ OPTIM_LR = {
     # centered RMSprop divides by sqrt(v - a^2), which cancels: as test_parity_torch_optim
     "rmsprop": (1e-3, 2e-2),
     "rmsproptf": (1e-3, 2e-2),
+    # LAMB's step is lr * ||p|| / ||update|| per leaf: at larger rates the float32 norms'
+    # rounding adds up over 100 steps past 1e-5 (lr 0.027 without grad averaging).
+    "lamb": (1e-3, 2e-2),
 }
 
 # Lion moves every weight by exactly lr per step, so the one-ulp difference between timm's
@@ -659,3 +715,244 @@ def test_create_optimizer_groups_like_timm_and_takes_a_schedule():
     np.testing.assert_allclose(u["dense"]["kernel"], -0.05)
     np.testing.assert_array_equal(u["dense"]["bias"], 0.0)
     assert jaxsched.hyperparams(state)["decay/learning_rate"] == pytest.approx(0.1)
+
+
+# create_optimizer: no_weight_decay and layer decay ---------------------------------------
+
+# A small ViT as a pytree: a stem (tokens, patch embedding), three blocks, a final norm
+# (which timm's ViT matcher joins to the last block) and a head (unmatched: the last
+# layer). The head's 2-D bias decays in layer-decay mode (timm looks at dimensions only
+# there) but not in weight-decay mode (a name ending in ".bias").
+LAYER_TREE = {
+    "blocks": [
+        {"attn": {"bias": (3,), "kernel": (3, 3)}, "norm": {"bias": (3,), "scale": (3,)}}
+        for _ in range(3)
+    ],
+    "cls_token": (1, 3),
+    "head": {"bias": (1, 2), "kernel": (3, 2)},
+    "norm": {"scale": (3,)},
+    "patch_embed": {"bias": (3,), "kernel": (2, 3)},
+    "pos_embed": (2, 3),
+}
+# timm's VisionTransformer.group_matcher(coarse=False), on this tree's names.
+VIT_MATCHER = {
+    "stem": r"^cls_token|pos_embed|patch_embed",
+    "blocks": [(r"^blocks\.(\d+)", None), (r"^norm", (99999,))],
+}
+
+
+def _by_depth(name: str) -> int:
+    """A callable matcher with gaps between ordinals (0, 1, 3, 5, 100): timm ranks them."""
+    if name.startswith("blocks."):
+        return 2 * int(name.split(".")[1]) + 1
+    return 0 if name.startswith(("cls_token", "pos_embed", "patch_embed")) else 100
+
+
+NO_WD_CHOICES = ["cls_token", "pos_embed", "head.*", "blocks.1.attn.kernel", "absent"]
+
+
+def _layer_draw(i: int) -> dict:
+    """Plan ``i``: the optimizer, timm's arguments and the model's lists, drawn at random."""
+    r = rng("timm create_optimizer layer decay", i)
+    opt = ["adamw", "sgd", "adamw", "sgd", "lamb", "adamw", "sgd", "momentum"][i]
+    kw = {"opt": opt, "lr": log_uniform(r, 1e-3, 5e-2)}
+    kw["weight_decay"] = 0.0 if i == 3 else uniform(r, 0.01, 0.3)
+    kw["filter_bias_and_bn"] = i not in (2, 6)
+    if i < 6:  # the last plans: weight-decay groups with a no_weight_decay list only
+        kw["layer_decay"] = uniform(r, 0.3, 0.95)
+        if i in (1, 4):  # freeze the two lowest layers (of five)
+            kw["layer_decay_no_opt_scale"] = kw["layer_decay"] ** 2.5
+        if i == 2:
+            kw["layer_decay_min_scale"] = kw["layer_decay"] ** 1.5
+    chosen = r.random(len(NO_WD_CHOICES)) < 0.5
+    no_wd = [n for n, c in zip(NO_WD_CHOICES, chosen) if c] if i != 0 else []
+    matcher = None if "layer_decay" not in kw else (_by_depth if i % 2 else VIT_MATCHER)
+    return {"kw": kw, "no_weight_decay": no_wd, "matcher": matcher}
+
+
+def _jaxsched_kw(draw) -> dict:
+    kw = dict(draw["kw"], no_weight_decay=draw["no_weight_decay"])
+    if draw["matcher"] is not None:
+        kw["layer_of"] = draw["matcher"]
+    return kw
+
+
+def _layer_problem(i: int):
+    from parity import Problem
+
+    shapes = jax.tree.leaves(LAYER_TREE, is_leaf=lambda x: isinstance(x, tuple))
+    problem = Problem(rng("timm create_optimizer layer decay", i, "problem"), shapes, 100)
+    params = jax.tree.unflatten(_structure(LAYER_TREE), [jnp.asarray(p) for p in problem.params])
+    return problem, params
+
+
+def _group_value(rates: dict, label: str, name: str):
+    """The hyperparameter ``name`` of the group ``label`` in ``jaxsched.hyperparams``:
+    keyed by the shortest tail of ``label/name`` that tells the groups apart; None when
+    that group does not hold it."""
+    full = f"{label}/{name}"
+    found = [k for k in rates if k == name or full == k or full.endswith("/" + k)]
+    assert len(found) <= 1, (label, name, found)
+    return float(rates[found[0]]) if found else None
+
+
+def _jaxsched_groups(params, kw) -> dict:
+    """Leaf name -> (group label, learning rate, weight decay) as jaxsched's state holds."""
+    import jaxsched
+    from jaxsched.timm._optim import decay_labels, layer_decay_groups, param_name
+
+    if kw.get("layer_decay") is not None:
+        labels, _ = layer_decay_groups(
+            params,
+            kw["layer_of"],
+            kw["layer_decay"],
+            kw["weight_decay"],
+            tuple(kw["no_weight_decay"]),
+            kw["filter_bias_and_bn"],
+            kw.get("layer_decay_min_scale", 0.0),
+            kw.get("layer_decay_no_opt_scale"),
+        )
+    else:
+        labels = decay_labels(params, tuple(kw["no_weight_decay"]), kw["filter_bias_and_bn"])
+    state = jt.create_optimizer(params, **kw).init(params)
+    # each group's own hyperparameters: the partition's state per label (LAMB chains a
+    # clipping before it).
+    parts = (state,) if hasattr(state, "inner_states") else tuple(state)
+    found = [part for part in parts if hasattr(part, "inner_states")]
+    rates = jaxsched.hyperparams(state)
+    out = {}
+    for path, label in jax.tree_util.tree_flatten_with_path(labels)[0]:
+        if not found:  # one optimizer for every leaf
+            own = rates
+        else:
+            own = jaxsched.hyperparams(found[0].inner_states[label]) if label != "frozen" else {}
+            if label != "frozen":  # and the whole state's report names the group's rate
+                assert _group_value(rates, label, "learning_rate") == float(own["learning_rate"])
+        lr = float(own["learning_rate"]) if "learning_rate" in own else None
+        out[param_name(path)] = (label, lr, float(own.get("weight_decay", 0.0)))
+    return out
+
+
+def test_create_optimizer_groups_and_rates_equal_timms():
+    """Each leaf's learning rate and weight decay in jaxsched's state (hyperparams of its
+    group) equal those of its parameter's group in timm's optimizer (with a timm
+    scheduler's lr_scale applied); the labels are timm's group names; the leaves timm
+    leaves out (no_opt_scale) are jaxsched's "frozen"."""
+    for i in range(8):
+        draw = _layer_draw(i)
+        note(f"plan {i}", draw)
+        problem, params = _layer_problem(i)
+        opt, named = _timm_optimizer(
+            problem, draw["kw"], LAYER_TREE, draw["no_weight_decay"], draw["matcher"]
+        )
+        names = {id(p): n for n, p in named}
+        want = {}
+        for group in opt.param_groups:
+            for p in group["params"]:
+                want[names[id(p)]] = (group["lr"], group["weight_decay"])
+        got = _jaxsched_groups(params, _jaxsched_kw(draw))
+        assert set(got) == {n for n, _ in named}
+        for name, (label, lr, wd) in got.items():
+            if label == "frozen":
+                assert name not in want, (i, name)
+                continue
+            assert lr == pytest.approx(want[name][0], rel=1e-6), (i, name, label)
+            assert wd == pytest.approx(want[name][1], rel=1e-6, abs=0.0), (i, name, label)
+        # the same groups: each of timm's param groups is one jaxsched label.
+        timm_groups = {frozenset(names[id(p)] for p in g["params"]) for g in opt.param_groups}
+        labels = {lab for lab, _, _ in got.values() if lab != "frozen"}
+        ours = {frozenset(n for n, (lab, _, _) in got.items() if lab == x) for x in labels}
+        assert ours == timm_groups, (i, sorted(labels))
+
+
+def test_create_optimizer_layer_decay_trajectories_equal_timms(record_parity):
+    """100 steps of timm's factory (with layer_decay, the model's group_matcher and
+    no_weight_decay, a timm scheduler applying lr_scale) and jaxsched's, per leaf."""
+    from parity import assert_trajectories_close
+
+    runs = []
+    for i in range(8):
+        draw = _layer_draw(i)
+        problem, params = _layer_problem(i)
+        tx = jt.create_optimizer(params, **_jaxsched_kw(draw))
+        runs.append((f"plan {i} {draw}", problem, draw, tx))
+    got = _jaxsched_trajectories([r[1] for r in runs], [r[3] for r in runs], LAYER_TREE)
+    failures = []
+    for (label, problem, draw, _), traj in zip(runs, got):
+        want = _timm_trajectory(
+            problem, draw["kw"], LAYER_TREE, draw["no_weight_decay"], draw["matcher"]
+        )
+        try:
+            record_parity(
+                "timm.create_optimizer(layer_decay)",
+                assert_trajectories_close(traj, want, label=label),
+            )
+        except AssertionError as e:
+            failures.append(str(e))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_create_optimizer_layer_groups_and_schedules():
+    """Layer ids as timm's group_parameters numbers them; labels; a schedule is scaled."""
+    import jaxsched
+    from jaxsched.timm._optim import layer_ids
+
+    _, params = _layer_problem(0)
+    ids = layer_ids(params, VIT_MATCHER)
+    assert [b["attn"]["kernel"] for b in ids["blocks"]] == [1, 2, 3]
+    assert (ids["cls_token"], ids["norm"]["scale"], ids["head"]["kernel"]) == (0, 3, 4)
+    # the callable's ordinals 0, 1, 3, 5, 100 (norm and head) become 0..4.
+    ids = layer_ids(params, _by_depth)
+    assert [b["norm"]["scale"] for b in ids["blocks"]] == [1, 2, 3]
+    assert (ids["pos_embed"], ids["norm"]["scale"], ids["head"]["bias"]) == (0, 4, 4)
+    lr = jt.CosineLRScheduler(0.1, t_initial=10)
+    tx = jt.create_optimizer(
+        params, "adamw", lr=lr, weight_decay=0.1, layer_decay=0.5, layer_of=VIT_MATCHER
+    )
+    _, state = jax.jit(tx.update)(jax.tree.map(jnp.zeros_like, params), tx.init(params), params)
+    rates = jaxsched.hyperparams(state)
+    assert _group_value(rates, "layer_4/decay", "learning_rate") == pytest.approx(0.1)
+    assert _group_value(rates, "layer_0/decay", "learning_rate") == pytest.approx(0.1 / 16)
+    # no params: the weight-decay groups (and no_weight_decay) follow the tree at init.
+    tx = jt.create_optimizer(None, "sgd", lr=0.1, weight_decay=0.5, no_weight_decay={"pos_embed"})
+    u, _ = tx.update(jax.tree.map(jnp.zeros_like, params), tx.init(params), params)
+    np.testing.assert_array_equal(u["pos_embed"], 0.0)
+    assert np.all(np.asarray(u["cls_token"]) != 0.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"no_weight_decay": "pos_embed"}, TypeError, "no_weight_decay"),
+        ({"no_weight_decay": ["pos_embed", 3]}, TypeError, "no_weight_decay"),
+        ({"layer_decay": -0.5, "layer_of": VIT_MATCHER}, ValueError, "layer_decay"),
+        ({"layer_decay": float("nan"), "layer_of": VIT_MATCHER}, ValueError, "layer_decay"),
+        ({"layer_decay": "0.7", "layer_of": VIT_MATCHER}, TypeError, "layer_decay"),
+        ({"layer_decay": lambda t: 0.7, "layer_of": VIT_MATCHER}, TypeError, "layer_decay"),
+        ({"layer_decay": 0.7}, ValueError, "layer_of"),
+        ({"layer_of": VIT_MATCHER}, ValueError, "layer_of"),
+        ({"layer_decay_min_scale": 0.1}, ValueError, "layer_decay_min_scale"),
+        ({"layer_decay_no_opt_scale": 0.1}, ValueError, "layer_decay_no_opt_scale"),
+        ({"layer_decay": 0.7, "layer_of": 3}, TypeError, "layer_of"),
+        ({"layer_decay": 0.7, "layer_of": {"a": r"(\d"}}, ValueError, r"layer_of\['a'\]"),
+        ({"layer_decay": 0.7, "layer_of": {"a": [r"^a"]}}, TypeError, r"layer_of\['a'\]"),
+        ({"layer_decay": 0.7, "layer_of": {"a": [(r"^a", 3)]}}, TypeError, "suffix"),
+        ({"layer_decay": 0.7, "layer_of": lambda n: "x"}, TypeError, "layer_of"),
+        (
+            {"layer_decay": 0.7, "layer_of": VIT_MATCHER, "layer_decay_min_scale": -1},
+            ValueError,
+            "layer_decay_min_scale",
+        ),
+        (
+            {"layer_decay": 0.7, "layer_of": VIT_MATCHER, "layer_decay_no_opt_scale": "a"},
+            TypeError,
+            "layer_decay_no_opt_scale",
+        ),
+        ({"layer_decay": 0.7, "layer_of": VIT_MATCHER, "params": None}, ValueError, "params"),
+    ],
+)
+def test_create_optimizer_layer_decay_checks_its_arguments(kwargs, error, match):
+    _, params = _layer_problem(0)
+    kwargs = {"params": params, **kwargs}
+    with pytest.raises(error, match=match):
+        jt.create_optimizer(kwargs.pop("params"), "adamw", lr=0.1, weight_decay=0.1, **kwargs)
