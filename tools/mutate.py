@@ -99,7 +99,18 @@ TESTS: dict[str, list[str]] = {
     "jaxsched/torch/_optim.py": [S, T],
     "jaxsched/torch/_adaptive.py": [S, T],
     "jaxsched/keras/_common.py": [K],
-    "jaxsched/keras/_optimizers.py": [K],
+    "jaxsched/keras/_basic.py": [K],
+    "jaxsched/keras/_adaptive.py": [K],
+    "jaxsched/timm/_common.py": ["tests/test_timm.py"],
+    "jaxsched/timm/_schedulers.py": ["tests/test_timm.py"],
+    "jaxsched/transforms/_adafactor.py": ["tests/test_torch_adafactor.py"],
+    "jaxsched/transforms/_adopt.py": ["tests/test_frontier_adam_variants.py"],
+    "jaxsched/transforms/_mars.py": ["tests/test_frontier_adam_variants.py"],
+    "jaxsched/transforms/_adan.py": ["tests/test_frontier_adam_variants.py"],
+    "jaxsched/transforms/_ademamix.py": ["tests/test_frontier_adam_variants.py"],
+    "jaxsched/transforms/_schedule_free.py": ["tests/test_frontier_lr_free.py"],
+    "jaxsched/transforms/_prodigy.py": ["tests/test_frontier_lr_free.py"],
+    "jaxsched/transforms/_muon.py": ["tests/test_frontier_matrix.py"],
 }
 
 SWAP_OPS = {
@@ -522,7 +533,19 @@ def run_tests(module: str, workdir: Path, env: dict, timeout: float) -> tuple[st
         left = deadline - time.monotonic()
         if left <= 0:
             return "timeout", " ".join(args)
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *args]
+        # -n 0: one process per mutant (the mutants run side by side with --jobs).
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-x",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ]
         try:
             done = subprocess.run(
                 cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=left, check=False
