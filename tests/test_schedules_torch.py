@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from live_refs import xla_inexact_divisors
 
 from jaxsched.torch import lr_scheduler as ls
 
@@ -54,6 +55,14 @@ def check(name, got, want, record_parity, rtol=1e-5, atol=1e-7):
 
 def rng_for(draw):
     return np.random.default_rng(1000 + draw)
+
+
+@pytest.mark.parametrize("step_size", xla_inexact_divisors(STEPS, high=60))
+def test_step_lr_where_xla_would_divide_inexactly(step_size, record_parity):
+    """Step sizes whose multiples XLA's ``t * (1 / step_size)`` rounds below the integer:
+    a decay computed that way would come one step late."""
+    want, _ = torch_run(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size, 0.5), 0.1)
+    check("StepLR", values(ls.StepLR(0.1, step_size, 0.5)), want, record_parity)
 
 
 @pytest.mark.parametrize("draw", DRAWS)

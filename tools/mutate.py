@@ -182,20 +182,20 @@ KNOWN = [
     (
         "Adam (torch) eps inside the square root",
         "jaxsched/transforms/_adam.py",
-        "jnp.sqrt(v + eps_root * bc2) / jnp.sqrt(bc2) + eps",
-        "jnp.sqrt((v + eps_root * bc2) / bc2 + eps)",
+        "jnp.sqrt(v + shift) / root_bc2 + eps",
+        "jnp.sqrt((v + shift) / bc2 + eps)",
     ),
     (
         "Adam (torch) eps added before the bias correction of v (Keras's epsilon hat)",
         "jaxsched/transforms/_adam.py",
-        "jnp.sqrt(v + eps_root * bc2) / jnp.sqrt(bc2) + eps",
-        "(jnp.sqrt(v + eps_root * bc2) + eps) / jnp.sqrt(bc2)",
+        "jnp.sqrt(v + shift) / root_bc2 + eps",
+        "(jnp.sqrt(v + shift) + eps) / root_bc2",
     ),
     (
         "Adam eps outside the square root where it belongs inside (eps_root)",
         "jaxsched/transforms/_adam.py",
-        "jnp.sqrt(v + eps_root * bc2)",
-        "(jnp.sqrt(v) + eps_root * bc2)",
+        "jnp.sqrt(v + shift)",
+        "(jnp.sqrt(v) + shift)",
     ),
     (
         "staircase decays one step early",
