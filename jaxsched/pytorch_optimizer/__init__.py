@@ -22,3 +22,6 @@ from ._lr_free import ScheduleFreeRAdam as ScheduleFreeRAdam
 from ._lr_free import ScheduleFreeSGD as ScheduleFreeSGD
 from ._matrix import SOAP as SOAP
 from ._matrix import Muon as Muon
+from ._wave1 import Lion as Lion
+from ._wave1 import Lookahead as Lookahead
+from ._wave1 import Ranger as Ranger
