@@ -1,10 +1,13 @@
 """jaxsched speaks optax's protocol: optax.chain, flax TrainState and flax.nnx.Optimizer."""
 
+import inspect
+
 import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 from flax.training import train_state
 
@@ -120,3 +123,40 @@ def test_state_round_trips_through_flax_serialization():
     )
     jax.tree.map(np.testing.assert_array_equal, restored, state)
     assert jax.tree.structure(restored) == jax.tree.structure(state)
+
+
+NATIVES_WITH_OPTAX_NAMES = [
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "adan",
+    "amsgrad",
+    "lamb",
+    "lars",
+    "lion",
+    "nadam",
+    "radam",
+    "rmsprop",
+    "rprop",
+]
+
+
+@pytest.mark.parametrize("name", NATIVES_WITH_OPTAX_NAMES)
+def test_native_defaults_are_optax_defaults(name):
+    """A native optimizer named like optax's takes optax's defaults (the README's table:
+    AdamW decays by 1e-4 as optax does, not torch's 1e-2): every hyperparameter in the
+    state that optax's function also takes, read from optax's own signature."""
+    signature = inspect.signature(getattr(optax, name))
+    values = jaxsched.hyperparams(getattr(jaxsched, name)(0.1).init(jnp.zeros(2)))
+    shared = {
+        k: signature.parameters[k].default
+        for k in values
+        if k != "learning_rate"
+        and k in signature.parameters
+        and isinstance(signature.parameters[k].default, (int, float))
+    }
+    assert shared, name
+    for key, default in shared.items():
+        assert float(values[key]) == np.float32(default), (name, key)
