@@ -17,6 +17,7 @@ import difflib as _difflib
 import importlib as _importlib
 import importlib.util as _importlib_util
 import inspect as _inspect
+import re as _re
 import sys as _sys
 from pathlib import Path as _Path
 
@@ -337,6 +338,19 @@ def _list(_args) -> int:
         "keras.X = jaxsched.keras.schedules.X)\n"
     )
     print(_table(rows, ("name", "native equivalent")))
+
+    rows = []
+    for lib in ("hf", "timm", "pytorch_optimizer"):
+        module = getattr(jaxsched, lib)
+        for name in _public(module):
+            obj = getattr(module, name)
+            if callable(obj) and not _inspect.isclass(obj):
+                doc = (obj.__doc__ or "").strip().split("\n")[0]
+                # Plain text for the terminal: ``x`` and :func:`x` as x.
+                doc = _re.sub(r":\w+:`~?([^`]*)`", r"\1", doc).replace("``", "")
+                rows.append((f"{lib}.{name}", doc[:90]))
+    print("\nHugging Face, timm and pytorch-optimizer names (hf.X = jaxsched.hf.X, ...)\n")
+    print(_table(rows, ("name", "what it is")))
     return 0
 
 

@@ -151,6 +151,12 @@ def test_list_names_every_optimizer_and_schedule(capsys):
     for name in dir(jaxsched.optimizers):
         if name.islower() and not name.startswith("_"):
             assert f"jaxsched.{name}" in out, name
+    for library in ("hf", "timm", "pytorch_optimizer"):
+        module = getattr(jaxsched, library)
+        for name in dir(module):
+            obj = getattr(module, name)
+            if not name.startswith("_") and callable(obj) and not inspect.isclass(obj):
+                assert f"{library}.{name} " in out, name
     for library in ("torch", "keras"):
         module = getattr(jaxsched, library)
         for name in dir(module):
