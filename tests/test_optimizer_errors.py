@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxsched
@@ -200,3 +201,18 @@ def test_weight_decay_asks_for_the_params_by_name(name):
     tx = getattr(jaxsched, name)(weight_decay=0.1)
     with pytest.raises(ValueError, match="weight_decay reads the parameters"):
         tx.update(PARAMS, tx.init(PARAMS))
+
+
+def test_rprop_accepts_equal_step_size_bounds_as_torch_does():
+    """``step_sizes[0] must not exceed step_sizes[1]``: equal bounds (a fixed step size)
+    are allowed, as torch allows them, and every step then has that size (gradients of
+    one sign here: a sign change skips a step)."""
+    import torch
+
+    torch.optim.Rprop([torch.zeros(1, requires_grad=True)], step_sizes=(0.5, 0.5))
+    tx = jaxsched.torch.Rprop(lr=0.5, step_sizes=(0.5, 0.5))
+    state = tx.init(PARAMS)
+    for g in (PARAMS, PARAMS, PARAMS):
+        updates, state = tx.update(g, state, PARAMS)
+        for u, p in zip(jax.tree.leaves(updates), jax.tree.leaves(g)):
+            np.testing.assert_allclose(u, -0.5 * jnp.sign(p))
