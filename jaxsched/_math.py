@@ -33,6 +33,18 @@ def bias_correction(decay: Any, count: Array) -> Array:
     return 1 - jnp.asarray(decay, jnp.float32) ** t
 
 
+def accurate_bias_correction(decay: Any, count: Array) -> Array:
+    """:func:`bias_correction` to a few ulps also for ``decay`` near 1.
+
+    ``1 - decay ** t`` loses digits there (five at ``1 - decay = 1e-3``, ``t = 5``), as
+    torch's float64 does not. ``1 - decay`` is exact in float32 (for ``decay >= 0.5``),
+    and ``-expm1(t * log1p(-(1 - decay)))`` keeps the rest. Where the references
+    themselves compute in float32 (Keras), :func:`bias_correction` is theirs.
+    """
+    t = count.astype(jnp.float32) + 1
+    return -jnp.expm1(t * jnp.log1p(-(1 - jnp.asarray(decay, jnp.float32))))
+
+
 def bias_corrections(b1: Any, b2: Any, count: Array) -> tuple[Array, Array]:
     """``(1 - b1^t, 1 - b2^t)`` in float32 for the 1-based step ``t = count + 1``."""
     return bias_correction(b1, count), bias_correction(b2, count)

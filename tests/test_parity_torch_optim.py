@@ -144,6 +144,21 @@ def test_radam_plans_cover_both_branches():
     assert min(rho) <= 5 < max(rho), (SEED, rho)
 
 
+@pytest.mark.parametrize("b2", [0.9988533636747378, 0.9999])
+def test_radam_rectifies_at_the_step_torch_does_for_b2_near_one(b2):
+    """rho_t is the difference of two numbers near 2 / (1 - b2): computed naively in
+    float32 it lands on the wrong side of 5 (5.0013 instead of 4.9954 at step 5 for the
+    first b2), and the rectified step comes one step early."""
+    import torch
+    from parity import Problem, assert_trajectories_close, jaxsched_trajectories, torch_trajectory
+
+    kw = {"lr": 1e-3, "betas": (0.9, b2), "eps": 1e-3}
+    problem = Problem(rng("RAdam b2 near 1", b2), steps=12)
+    want = torch_trajectory(problem, lambda p: torch.optim.RAdam(p, **kw))
+    got = jaxsched_trajectories([problem], [jaxsched.torch.RAdam(**kw)])[0][0]
+    assert_trajectories_close(got, want, rtol=1e-6, atol=1e-7)
+
+
 def test_eps_is_large_in_most_plans():
     eps = [eps_draw(np.random.default_rng(i), i) for i in range(6)]
     assert sum(e >= 1e-2 for e in eps) == 4

@@ -19,7 +19,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import block
-from .._math import bias_corrections, update_moment
+from .._math import accurate_bias_correction, bias_corrections, update_moment
 from .._validate import Decay, FloatDtype, NonNegative, Real
 
 
@@ -85,8 +85,12 @@ def scale_by_radam(
         nu = update_moment(updates, state.nu, b2, 2)
         t = state.count.astype(jnp.float32) + 1
         bc1, bc2 = bias_corrections(b1, b2, state.count)
-        rho_inf = 2 / (1 - b2) - 1
-        rho_t = rho_inf - 2 * t * jnp.asarray(b2, jnp.float32) ** t / bc2
+        # rho_t is the difference of two numbers near 2 / (1 - b2) (1738 for b2 = 0.99885):
+        # a 1 - b2^t that lost digits to b2 ** t can put rho_t on the wrong side of the
+        # threshold (1 - b2 itself is exact in float32).
+        accurate_bc2 = accurate_bias_correction(b2, state.count)
+        rho_inf = 2 / (1 - jnp.asarray(b2, jnp.float32)) - 1
+        rho_t = rho_inf - 2 * t * (1 - accurate_bc2) / accurate_bc2
         rectified = rho_t > threshold
         # The ratio is negative for rho_t < 4; it is only read where rho_t > threshold.
         ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)

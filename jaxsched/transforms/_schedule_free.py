@@ -26,7 +26,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import block
-from .._math import bias_correction, update_moment
+from .._math import accurate_bias_correction, update_moment
 from .._validate import CallableSpec, Count, Decay, Flag, FloatDtype, NonNegative, Real
 
 OpenUnit = Annotated[ScalarOrSchedule, Real(0.0, 1.0, low_open=True, high_open=True)]
@@ -144,7 +144,9 @@ def scale_by_corrected_rms(
         del params, extra
         check_same_tree(state.nu, updates)
         nu = update_moment(updates, state.nu, b2, 2)
-        bc2 = bias_correction(b2, state.count)
+        # b2 near 1 is common here (0.9999): the accurate 1 - b2^t, as the references'
+        # float64.
+        bc2 = accurate_bias_correction(b2, state.count)
         corrected = jax.tree.map(lambda v: v / bc2, nu)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, corrected) if amsgrad else None
         normalise = rectification(b2, state.count)[0] if rectified else True
