@@ -305,6 +305,10 @@ def flat(inner: Transformation, *, labels: Any = None, check: Flag = True) -> Fl
       >>> print(u["w"].round(3), u["b"].round(3))
       [[-0.1 -0.1]
        [-0.1 -0.1]] [0.1 0.1 0.1]
+
+    References:
+      torch's ``foreach`` and ``fused`` optimizers (``torch.optim.Adam(foreach=True)``),
+      which update all parameters in one kernel launch for the same reason.
     """
     inner = optax.with_extra_args_support(inner)
     layouts: dict[Any, _Layout] = {}  # by tree structure, shapes and dtypes
