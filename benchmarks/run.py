@@ -11,6 +11,7 @@ elementwise optimizer step can do; "% roofline" is that time over the optimizer'
     python benchmarks/run.py            # full run
     python benchmarks/run.py --quick    # fewer optimizers, shapes and repeats
     python benchmarks/run.py --only adam,lion --shapes 1000x4000
+    python benchmarks/run.py --all      # then many_leaves.py and quantized.py
 
 Not part of the tests. Compile time is trace + lower + XLA compile of one fresh jit.
 """
@@ -48,6 +49,8 @@ PAIRS = {
     "adan": (lambda: jaxsched.adan(LR), lambda: optax.adan(LR)),
     "adadelta": (lambda: jaxsched.adadelta(LR), lambda: optax.adadelta(LR)),
     "amsgrad": (lambda: jaxsched.amsgrad(LR), lambda: optax.amsgrad(LR)),
+    # The many-leaf path: one packed buffer per dtype instead of one update per leaf.
+    "flat(adam)": (lambda: jaxsched.flat(jaxsched.adam(LR)), lambda: optax.adam(LR)),
 }
 QUICK = ("sgd", "momentum", "adam", "adamw", "lion")
 SHAPES = ((1, 1_000_000), (200, 20_000), (1000, 4_000))
@@ -146,6 +149,9 @@ def main(argv=None):
     parser.add_argument("--shapes", default="", help="e.g. 1x1000000,1000x4000")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--all", action="store_true", help="then run many_leaves.py and quantized.py"
+    )
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(QUICK if args.quick else PAIRS)
     repeats = 2 if args.quick else args.repeats
@@ -174,6 +180,14 @@ def main(argv=None):
                 f"{100 * roof / s1:5.0f}/{100 * roof / s2:<5.0f}",
                 flush=True,
             )
+    if args.all:
+        import many_leaves
+        import quantized
+
+        print("\n# many_leaves.py", flush=True)
+        many_leaves.main([])
+        print("\n# quantized.py", flush=True)
+        quantized.main([])
 
 
 if __name__ == "__main__":

@@ -181,3 +181,24 @@ def test_natives_with_weight_decay_step_as_optax(name):
     got, want = run(getattr(jaxsched, name)(**kw)), run(getattr(optax, name)(**kw))
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, reference",
+    [("momentum", dict(momentum=0.9)), ("nesterov", dict(momentum=0.9, nesterov=True))],
+)
+def test_momentum_variants_at_their_documented_defaults_step_as_optax_sgd(name, reference):
+    """``momentum(lr)`` and ``nesterov(lr)`` default to momentum 0.9 (their docstrings):
+    20 steps equal ``optax.sgd(lr, momentum=0.9[, nesterov=True])``'s."""
+    params = {"w": jnp.linspace(-1.0, 2.0, 6).reshape(2, 3)}
+
+    def run(tx):
+        state, p = tx.init(params), params
+        for t in range(20):
+            g = jax.tree.map(lambda x, t=t: jnp.sin(2 * x + t) + 0.5 * x, p)
+            updates, state = tx.update(g, state, p)
+            p = optax.apply_updates(p, updates)
+        return p["w"]
+
+    got = run(getattr(jaxsched, name)(0.05))
+    np.testing.assert_allclose(got, run(optax.sgd(0.05, **reference)), rtol=1e-6, atol=1e-7)

@@ -467,6 +467,32 @@ def test_common_argument_state_keys_and_checks():
         keras.optimizers.SGD(gradient_accumulation_steps=1)
 
 
+def test_learning_rate_of_no_arguments_and_callables_without_signature():
+    """Keras calls a non-schedule ``learning_rate`` with no arguments: jaxsched calls it
+    once, at construction (live Keras gives the same first step). A function of the
+    step, or a callable whose signature cannot be read, is a schedule of the step."""
+    params = [np.array([1.0, -2.0], np.float32)]
+    grads = [np.array([0.5, 0.25], np.float32)]
+    tx = jaxsched.keras.SGD(learning_rate=lambda: 0.1)
+    assert float(jaxsched.hyperparams(tx.init(params))["learning_rate"]) == np.float32(0.1)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    variable = keras.Variable(params[0])
+    keras.optimizers.SGD(learning_rate=lambda: 0.1).apply([keras.ops.array(grads[0])], [variable])
+    np.testing.assert_allclose(params[0] + updates[0], np.asarray(variable), rtol=1e-7)
+
+    class Unreadable:  # inspect.signature fails on it: taken as a schedule
+        __signature__ = "not a signature"
+
+        def __call__(self, step):
+            return 0.1 / (1.0 + step)
+
+    scheduled = jaxsched.keras.SGD(learning_rate=Unreadable())
+    state = scheduled.init(params)
+    for expected in (0.1, 0.05, 0.1 / 3):
+        updates, state = scheduled.update(grads, state, params)
+        np.testing.assert_allclose(updates[0], -expected * grads[0], rtol=1e-6)
+
+
 def test_accumulation_updates_every_n_calls_and_keeps_the_step_count():
     tx = jaxsched.keras.Adam(0.1, gradient_accumulation_steps=3)
     params = jnp.zeros(1)

@@ -332,3 +332,54 @@ def test_invalid_arguments_raise():
         js.multiplicative(0.1, 0.9)
     with pytest.raises(ValueError, match="horizon"):
         js.multiplicative(0.1, lambda i: 0.9, horizon=-1)
+
+
+# Rounding at the edges ---------------------------------------------------------------------
+
+
+def test_linear_warmup_divides_once_and_hands_over_at_its_last_step():
+    """``step / warmup_steps`` is rounded once (XLA's ``x * (1 / c)`` is an ulp off for
+    343 of the (step, warmup) pairs below 60), and step ``warmup_steps`` is the wrapped
+    schedule's step 0 exactly, also when ``init + (peak - init)`` rounds away from peak."""
+    for warmup in range(1, 60):
+        steps = np.arange(warmup + 1, dtype=np.float32)
+        got = np.asarray(jax.jit(jax.vmap(js.linear_warmup(1.0, warmup)))(steps))
+        np.testing.assert_array_equal(got[:-1], steps[:-1] / np.float32(warmup))
+        assert got[-1] == 1.0
+    down = js.linear_warmup(js.exponential_decay(0.1, 10, 0.5), 10, init_value=0.3)
+    assert float(jax.jit(down)(10)) == np.float32(0.1)
+    assert np.float32(0.3) + (np.float32(0.1) - np.float32(0.3)) != np.float32(0.1)
+
+
+def test_powers_of_a_concrete_base_keep_float64_accuracy():
+    """``gamma ** k`` for a Python gamma is ``exp(k log gamma)`` with the log in float64:
+    float32 ``0.999`` raised to 20000 would be 2.6e-4 off torch's float64; gamma = 0
+    gives 0 from the first decay (no log of 0)."""
+    steps = np.arange(0, 20001, 250)
+    got = np.asarray(jax.vmap(js.step_decay(1.0, 1, gamma=0.999))(steps))
+    np.testing.assert_allclose(got, 0.999 ** steps.astype(np.float64), rtol=3e-6)
+    zero = js.step_decay(0.5, 3, gamma=0.0)
+    np.testing.assert_array_equal([float(zero(t)) for t in range(5)], [0.5, 0.5, 0.5, 0, 0])
+
+
+@pytest.mark.parametrize(
+    "first, mul, step",
+    [
+        (1.0, 1.7, 58059),
+        (1.0, 1.1, 151577),
+        (1.0, 1.05, 19421),
+        (2.0, 1.5, 151503),
+        (3, 1.1, 89942),
+    ],
+)
+def test_cosine_cycles_deep_in_the_schedule(first, mul, step):
+    """Steps where the float32 log estimate of the cycle is one too high (found by a
+    search): the cycle is corrected to the one a float64 walk over the cycle lengths finds
+    (lengths ``first * mul**i`` with the float32 ``mul`` the schedule computes with)."""
+    m = float(np.float32(mul))
+    start, length = 0.0, first
+    while step >= start + length:
+        start, length = start + length, length * m
+    want = 0.5 * (1 + math.cos(math.pi * (step - start) / length))
+    got = float(jax.jit(js.cosine(1.0, first, cycle_mul=mul))(step))
+    assert got == pytest.approx(want, abs=2e-6)

@@ -239,15 +239,18 @@ def swats_reference(lr, b1, b2, eps, threshold, steps):
     return np.array(path), switch_k, big_lambda
 
 
-def test_swats_follows_algorithm_1():
+@pytest.mark.parametrize("eps", [1e-9, 1e-3])
+def test_swats_follows_algorithm_1(eps):
+    """Every iterate, the switch step and the SGD rate of Algorithm 1; the larger eps is
+    large enough that its place in the denominator shows."""
     lr, steps, threshold = 0.05, 100, 5e-3
-    want, switch_k, big_lambda = swats_reference(lr, 0.9, 0.999, 1e-9, threshold, steps)
+    want, switch_k, big_lambda = swats_reference(lr, 0.9, 0.999, eps, threshold, steps)
     assert 10 < switch_k < steps - 10
 
     def loss(w):
         return -jnp.mean(jnp.sum(Y * jax.nn.log_softmax(X @ w), axis=1))
 
-    tx = jaxsched.swats(lr, switch_threshold=threshold)
+    tx = jaxsched.swats(lr, eps=eps, switch_threshold=threshold)
 
     def body(carry, _):
         w, state = carry

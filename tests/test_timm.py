@@ -168,6 +168,12 @@ def test_against_timm(name, record_parity):
             assert np.all(np.abs(rel) < pct + 1e-5), label
             # timm's own noisy values obey the same bound (the check is timm's semantics).
             assert np.all(np.abs(want[on][keep] / base[on][keep] - 1.0) < pct + 1e-9)
+            # Noise is on at exactly the steps where timm's is (its range's ends included).
+            got_quiet = _evaluate(getattr(jt, name)(lr, **quiet, **extra), STEPS)
+            live = base > 1e-3 * lr
+            np.testing.assert_array_equal(
+                (got != got_quiet)[live], (want != base)[live], err_msg=label
+            )
     record_parity(f"jaxsched.timm.{name}", worst)
 
 
@@ -231,6 +237,7 @@ def test_steps_per_epoch_needs_epochs():
         (lambda: jt.CosineLRScheduler(0.1, 10, cycle_mul=0.5), "cycle_mul"),
         (lambda: jt.PolyLRScheduler(0.1, 10, power=0.0), "power"),
         (lambda: jt.TanhLRScheduler(0.1, 10, lb=3.0, ub=-7.0), "lb"),
+        (lambda: jt.TanhLRScheduler(0.1, 10, lb=2.0, ub=2.0), "lb must be below ub"),
         (lambda: jt.StepLRScheduler(0.1, 0.0), "decay_t"),
         (lambda: jt.MultiStepLRScheduler(0.1, [5, 3]), "decay_t"),
         (lambda: jt.StepLRScheduler(0.1, 3, noise_range_t=[1, 2, 3]), "noise_range_t"),

@@ -41,6 +41,8 @@ S = "tests/test_parity_sgd_adam.py"
 T = "tests/test_parity_torch_optim.py::test_torch_optimizer_trajectories"
 K = "tests/test_parity_keras_optim.py::test_keras_optimizer_trajectories"
 LIVE = "tests/test_live_hf_timm.py"
+# The natives named like optax's: their defaults and decayed steps against optax's.
+INTEROP = "tests/test_interop.py -k 'defaults or weight_decay_step'"
 
 
 def _ids(test: str, *names: str) -> str:
@@ -76,18 +78,25 @@ TESTS: dict[str, list[str]] = {
     "jaxsched/transforms/_regularize.py": ["tests/test_regularize.py"],
     "jaxsched/transforms/_rms.py": [_ids(T, "RMSprop"), _ids(K, "RMSprop")],
     "jaxsched/transforms/_rprop.py": [_ids(T, "Rprop")],
-    "jaxsched/optimizers/_adam.py": [_ids(f"{S}::test_torch_optimizer_trajectories", "Adam")],
+    "jaxsched/optimizers/_adam.py": [
+        _ids(f"{S}::test_torch_optimizer_trajectories", "Adam"),
+        INTEROP,
+    ],
     "jaxsched/optimizers/_adaptive.py": [T, "tests/test_optimizer_errors.py"],
     "jaxsched/optimizers/_asgd.py": [_ids(T, "ASGD")],
     "jaxsched/optimizers/_ranger.py": ["tests/test_ranger.py", f"{LIVE} -k ranger"],
-    "jaxsched/optimizers/_sgd.py": [_ids(f"{S}::test_torch_optimizer_trajectories", "SGD")],
-    "jaxsched/optimizers/_signs.py": [_ids(T, "Rprop"), _ids(K, "Lion")],
+    "jaxsched/optimizers/_sgd.py": [
+        _ids(f"{S}::test_torch_optimizer_trajectories", "SGD"),
+        INTEROP,
+    ],
+    "jaxsched/optimizers/_signs.py": [_ids(T, "Rprop"), _ids(K, "Lion"), INTEROP],
     "jaxsched/optimizers/_swats.py": ["tests/test_switch.py"],
     "jaxsched/schedules/_combine.py": ["tests/test_schedules_native.py", f"{LIVE} -k hugging"],
     "jaxsched/schedules/_common.py": [
         "tests/test_schedules_native.py",
         "tests/test_schedules_tf.py",
         "tests/test_schedules_torch.py",
+        "tests/test_timm.py",
     ],
     "jaxsched/schedules/_hf.py": ["tests/test_schedules_native.py", f"{LIVE} -k 'hugging or timm'"],
     "jaxsched/schedules/_tf.py": [
@@ -98,7 +107,7 @@ TESTS: dict[str, list[str]] = {
     "jaxsched/schedules/_torch_like.py": ["tests/test_schedules_torch.py", f"{LIVE} -k timm"],
     "jaxsched/torch/_optim.py": [S, T],
     "jaxsched/torch/_adaptive.py": [S, T],
-    "jaxsched/keras/_common.py": [K],
+    "jaxsched/keras/_common.py": [K, "tests/test_keras_extra.py"],
     "jaxsched/keras/_basic.py": [K],
     "jaxsched/keras/_adaptive.py": [K],
     "jaxsched/timm/_common.py": ["tests/test_timm.py"],
@@ -504,6 +513,11 @@ def _env(workdir: Path, draws_seed: str) -> dict[str, str]:
     )
     env["JAXSCHED_SEED"] = draws_seed  # the same draws for the baseline and every mutant
     env.setdefault("KERAS_BACKEND", "jax")
+    # XLA's persistent cache halves a mutant's run: only the programs the mutant
+    # changes are compiled again (the cache is keyed on the program itself).
+    env["JAX_COMPILATION_CACHE_DIR"] = str(workdir.parent / f"{workdir.name}-xla-cache")
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "-1"
     return env
 
 
@@ -523,8 +537,43 @@ def check_import(workdir: Path, env: dict[str, str]) -> None:
         )
 
 
-def run_tests(module: str, workdir: Path, env: dict, timeout: float) -> tuple[str, str]:
-    """("passed" | "failed" | "timeout", detail) for the module's tests in ``workdir``."""
+class Runner:
+    """Runs pytest in one workdir through a fork server (tools/forkserver.py)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]):
+        self.workdir, self.env, self.server = workdir, env, None
+
+    def _start(self) -> subprocess.Popen:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "forkserver.py")],
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        if not json.loads(server.stdout.readline() or "{}").get("ready"):
+            sys.exit("the fork server did not start (see its error above)")
+        return server
+
+    def pytest(self, args: list[str], timeout: float) -> tuple[int | None, str]:
+        """(exit code, or None on timeout; output) of ``pytest args`` in the workdir."""
+        if self.server is None or self.server.poll() is not None:
+            self.server = self._start()
+        self.server.stdin.write(json.dumps({"args": args, "timeout": timeout}) + "\n")
+        self.server.stdin.flush()
+        reply = json.loads(self.server.stdout.readline())
+        return reply["rc"], reply["stdout"]
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stdin.close()
+            self.server.wait()
+
+
+def run_tests(module: str, runner: Runner, timeout: float) -> tuple[str, str]:
+    """("passed" | "failed" | "timeout", detail) for the module's tests in ``runner``'s
+    workdir."""
     commands = [shlex.split(f"{module} --doctest-modules")] + [
         shlex.split(t) for t in TESTS[module]
     ]
@@ -534,40 +583,25 @@ def run_tests(module: str, workdir: Path, env: dict, timeout: float) -> tuple[st
         if left <= 0:
             return "timeout", " ".join(args)
         # -n 0: one process per mutant (the mutants run side by side with --jobs).
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-x",
-            "-q",
-            "-n",
-            "0",
-            "-p",
-            "no:cacheprovider",
-            *args,
-        ]
-        try:
-            done = subprocess.run(
-                cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=left, check=False
-            )
-        except subprocess.TimeoutExpired:
+        rc, stdout = runner.pytest(["-x", "-q", "-n", "0", "-p", "no:cacheprovider", *args], left)
+        if rc is None:
             return "timeout", " ".join(args)
-        if done.returncode == 5 and "doctest-modules" in args:
+        if rc == 5 and "--doctest-modules" in args:
             continue  # a module without doctests
-        if done.returncode:
-            lines = [ln for ln in done.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
-            tail = done.stdout.strip().splitlines()[-1:] or [""]
+        if rc:
+            lines = [ln for ln in stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+            tail = stdout.strip().splitlines()[-1:] or [""]
             return "failed", (lines or tail)[0]
     return "passed", ""
 
 
-def run_mutant(m: Mutant, workdir: Path, env: dict, timeout: float) -> Mutant:
-    target = workdir / m.path
+def run_mutant(m: Mutant, runner: Runner, timeout: float) -> Mutant:
+    target = runner.workdir / m.path
     original = target.read_text()
     start = time.monotonic()
     try:
         target.write_text(apply(original, m))
-        outcome, detail = run_tests(m.path, workdir, env, timeout)
+        outcome, detail = run_tests(m.path, runner, timeout)
     finally:
         target.write_text(original)
     m.seconds = round(time.monotonic() - start, 1)
@@ -576,14 +610,14 @@ def run_mutant(m: Mutant, workdir: Path, env: dict, timeout: float) -> Mutant:
     return m
 
 
-def _pool_job(workdirs: list[Path], env: list[dict], timeout: float):
+def _pool_job(runners: list[Runner], timeout: float):
     """A function running one mutant in whichever workdir is free (one per thread)."""
-    free = list(range(len(workdirs)))
+    free = list(range(len(runners)))
 
     def job(m: Mutant) -> Mutant:
         j = free.pop()
         try:
-            return run_mutant(m, workdirs[j], env[j], timeout)
+            return run_mutant(m, runners[j], timeout)
         finally:
             free.append(j)
 
@@ -621,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         if module not in TESTS:
             sys.exit(f"no tests mapped for {module}; add it to TESTS in tools/mutate.py")
     plan: dict[str, list[Mutant]] = {}
+    population: dict[str, int] = {}  # mutants per module before sampling
     if args.known:
         known, missing = known_mutants()
         for text in missing:
@@ -635,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             mutants = [m for m in mutants if any(k in m.kind for k in args.kind)]
         if args.line:
             mutants = [m for m in mutants if m.line in args.line]
+        population[module] = len(mutants)
         if args.limit is not None and len(mutants) > args.limit:
             mutants = sorted(
                 random.Random(args.seed).sample(mutants, args.limit), key=lambda m: m.line
@@ -649,20 +685,21 @@ def main(argv: list[str] | None = None) -> int:
     workdirs = [make_workdir(args.workdir / str(j)) for j in range(max(1, args.jobs))]
     env = [_env(w, args.draws_seed) for w in workdirs]
     check_import(workdirs[0], env[0])
+    runners = [Runner(w, e) for w, e in zip(workdirs, env)]
     results: list[Mutant] = []
     for module, mutants in plan.items():
         if not mutants:
             continue
         start = time.monotonic()
-        outcome, detail = run_tests(module, workdirs[0], env[0], timeout=3600)
+        outcome, detail = run_tests(module, runners[0], timeout=3600)
         baseline = time.monotonic() - start
         if outcome != "passed":
             print(f"SKIP {module}: its tests fail without any mutant ({detail})", flush=True)
             continue
         timeout = args.timeout or 3 * baseline + 60
         print(f"{module}: {len(mutants)} mutants, baseline {baseline:.0f}s", flush=True)
-        job = _pool_job(workdirs, env, timeout)
-        with concurrent.futures.ThreadPoolExecutor(len(workdirs)) as pool:
+        job = _pool_job(runners, timeout)
+        with concurrent.futures.ThreadPoolExecutor(len(runners)) as pool:
             for n, m in enumerate(pool.map(job, mutants), 1):
                 results.append(m)
                 print(
@@ -671,11 +708,24 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
 
+    for runner in runners:
+        runner.close()
     killed = [m for m in results if m.status.startswith("killed")]
     survived = [m for m in results if m.status == "survived"]
     if results:
         share = 100 * len(killed) / len(results)
-        print(f"\nscore: {len(killed)}/{len(results)} killed ({share:.0f}%)")
+        print(f"\nscore: {len(killed)}/{len(results)} killed ({share:.1f}%)")
+        if args.limit is not None and population:
+            # Each module's sample share, weighted by the module's number of mutants.
+            ran: dict[str, list[Mutant]] = {}
+            for m in results:
+                ran.setdefault(m.path, []).append(m)
+            total = sum(population[p] for p in ran)
+            weighted = sum(
+                population[p] * sum(m.status.startswith("killed") for m in ms) / len(ms)
+                for p, ms in ran.items()
+            )
+            print(f"weighted by module size ({total} mutants): {100 * weighted / total:.1f}%")
     for m in survived:
         print(f"SURVIVED {m.where()} {m.kind}: {m.before} -> {m.after}")
     if args.json:
