@@ -679,3 +679,15 @@ def test_bf16_parameters_keep_float32_moments(name):
     assert all(x.dtype == jnp.bfloat16 for x in jax.tree.leaves(u))
     moments = [x for x in jax.tree.leaves(state) if x.ndim > 0]
     assert moments and all(x.dtype == jnp.float32 for x in moments), name
+
+
+def test_ademamix_b3_warmup_with_b1_zero_is_finite():
+    """The half-life of ``b1 = 0`` is taken at ``b1 + 1e-8`` (the authors' guard), so the
+    b3 warmup starts from a finite half-life instead of log(0)."""
+    tx = jaxsched.optimizers.ademamix(1e-2, b1=0.0, b3_warmup=10, alpha_warmup=10)
+    params = {"w": jnp.array([1.0, -2.0, 0.5])}
+    state = tx.init(params)
+    for _ in range(3):
+        updates, state = tx.update(jax.tree.map(jnp.sin, params), state, params)
+        params = optax.apply_updates(params, updates)
+    assert np.all(np.isfinite(params["w"])) and not np.allclose(params["w"], [1.0, -2.0, 0.5])

@@ -541,9 +541,14 @@ def _check(cases: list[Case], record_parity) -> None:
             try:
                 record_parity(ref.name, assert_trajectories_close(traj, want, label=what))
                 if case.inner is _estimate:
-                    # d spans decades: compared relatively, not with the unit floor.
+                    # d spans decades: compared relatively, not with the unit floor. It is
+                    # a ratio of sums of g . (x0 - x), where x0 - x cancels: the reference's
+                    # own float32 d is up to 1.5e-3 off its float64 d (prodigyopt, draws
+                    # like these), so two float32 implementations that round one step
+                    # differently part by up to ~1e-4 (9e-5 seen). The parameters are
+                    # still compared at 1e-5 above.
                     got_d, want_d = inner[0], want_inner[0]
-                    np.testing.assert_allclose(got_d, want_d, rtol=1e-5, err_msg=what + " d")
+                    np.testing.assert_allclose(got_d, want_d, rtol=2e-4, err_msg=what + " d")
                     error = float(np.max(np.abs(got_d - want_d) / np.abs(want_d)))
                     record_parity(ref.name + " (d)", error)
                 else:

@@ -642,7 +642,7 @@ def test_newton_schulz_bit_equal_to_torch(shape):
     np.testing.assert_array_equal(got, want.float().numpy().reshape(shape))
 
 
-@pytest.mark.parametrize("coeffs", ["quintic", "polar_express_safer"])
+@pytest.mark.parametrize("coeffs", ["original", "quintic", "polar_express", "polar_express_safer"])
 def test_newton_schulz_bit_equal_to_pytorch_optimizer(coeffs):
     """pytorch_optimizer's iteration on a stack of matrices (its foreach path batches
     the matrices of one shape), coefficient schedules included."""

@@ -33,12 +33,13 @@ DECOUPLED = {"decoupled_weight_decay": lambda r: {"decoupled_weight_decay": True
 
 FLAVORS = {
     "ASGD": Flavor(
-        # t0 < 100 steps, so the average differs from the last iterate and is tested.
+        # t0 < 100 steps, so the average differs from the last iterate and is tested;
+        # in every third draw t0 < 0 (torch's mu = 1 / (step - t0) from the first step).
         lambda r, i: dict(
             lr=uniform(r, 5e-3, 5e-2),
             lambd=log_uniform(r, 1e-4, 3e-2),
             alpha=uniform(r, 0.5, 1.0),
-            t0=uniform(r, 5, 60),
+            t0=uniform(r, 5, 60) if i % 3 else uniform(r, -10, -0.5),
         ),
         WEIGHT_DECAY | MAXIMIZE,
     ),

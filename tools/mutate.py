@@ -41,6 +41,7 @@ S = "tests/test_parity_sgd_adam.py"
 T = "tests/test_parity_torch_optim.py::test_torch_optimizer_trajectories"
 K = "tests/test_parity_keras_optim.py::test_keras_optimizer_trajectories"
 LIVE = "tests/test_live_hf_timm.py"
+SIGNATURES = "tests/test_reference_signatures.py"
 # The natives named like optax's: their defaults and decayed steps against optax's.
 INTEROP = "tests/test_interop.py -k 'defaults or weight_decay_step'"
 
@@ -77,7 +78,7 @@ TESTS: dict[str, list[str]] = {
     "jaxsched/transforms/_radam.py": [_ids(T, "RAdam"), "tests/test_ranger.py"],
     "jaxsched/transforms/_regularize.py": ["tests/test_regularize.py"],
     "jaxsched/transforms/_rms.py": [_ids(T, "RMSprop"), _ids(K, "RMSprop")],
-    "jaxsched/transforms/_rprop.py": [_ids(T, "Rprop")],
+    "jaxsched/transforms/_rprop.py": [_ids(T, "Rprop"), "tests/test_optimizer_errors.py -k rprop"],
     "jaxsched/optimizers/_adam.py": [
         _ids(f"{S}::test_torch_optimizer_trajectories", "Adam"),
         INTEROP,
@@ -105,11 +106,11 @@ TESTS: dict[str, list[str]] = {
         "tests/test_schedules_keras.py",
     ],
     "jaxsched/schedules/_torch_like.py": ["tests/test_schedules_torch.py", f"{LIVE} -k timm"],
-    "jaxsched/torch/_optim.py": [S, T],
-    "jaxsched/torch/_adaptive.py": [S, T],
+    "jaxsched/torch/_optim.py": [SIGNATURES, S, T, "tests/test_optimizer_errors.py"],
+    "jaxsched/torch/_adaptive.py": [SIGNATURES, S, T, "tests/test_optimizer_errors.py"],
     "jaxsched/keras/_common.py": [K, "tests/test_keras_extra.py"],
-    "jaxsched/keras/_basic.py": [K],
-    "jaxsched/keras/_adaptive.py": [K],
+    "jaxsched/keras/_basic.py": [SIGNATURES, K],
+    "jaxsched/keras/_adaptive.py": [SIGNATURES, K],
     "jaxsched/timm/_common.py": ["tests/test_timm.py"],
     "jaxsched/timm/_schedulers.py": ["tests/test_timm.py"],
     "jaxsched/transforms/_adafactor.py": ["tests/test_torch_adafactor.py"],

@@ -24,9 +24,9 @@ def scale(factor: AnyReal) -> optax.GradientTransformationExtraArgs:
     Example:
       >>> import jax.numpy as jnp, jaxsched
       >>> tx = jaxsched.transforms.scale(0.5)
-      >>> u, _ = tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))
+      >>> u, _ = tx.update(jnp.array([2.0, -4.0]), tx.init(jnp.zeros(2)))
       >>> print(u)
-      [0.5 0.5]
+      [ 1. -2.]
 
     References:
       ``optax.scale``.
