@@ -762,3 +762,18 @@ def test_bfloat16_parameters_keep_their_dtype_in_a_scan(make):
     (p, _), _ = jax.jit(lambda c: jax.lax.scan(body, c, length=3))((params, tx.init(params)))
     assert p["w"].dtype == jnp.bfloat16
     assert bool(jnp.all(jnp.isfinite(p["w"].astype(jnp.float32))))
+
+
+@pytest.mark.parametrize("b2", [0.5, 0.8, 0.9, 0.92, 0.95, 0.99, 0.999, 0.9999])
+def test_radam_rho_series_against_float64(b2):
+    """RAdam's rho_t in float32, from series where the direct formula cancels (a = 1 - b2
+    below 0.1, t (1 - b2) below 0.1) and directly elsewhere: within 1e-5 of the float64
+    ``rho_inf - 2 t b2^t / (1 - b2^t)`` for t up to 3000, on both sides of both switches."""
+    from jaxsched.transforms._schedule_free import _rho
+
+    t = np.arange(1, 3001, dtype=np.float64)
+    b = float(np.float32(b2))
+    rho_inf, rho = jax.jit(_rho)(jnp.float32(b2), jnp.asarray(t, jnp.float32))
+    want = (2 / (1 - b) - 1) - 2 * t * b**t / (1 - b**t)
+    np.testing.assert_allclose(float(rho_inf), 2 / (1 - b) - 1, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(rho), want, rtol=1e-5, atol=1e-6)

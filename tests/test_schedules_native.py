@@ -375,11 +375,15 @@ def test_powers_of_a_concrete_base_keep_float64_accuracy():
 def test_cosine_cycles_deep_in_the_schedule(first, mul, step):
     """Steps where the float32 log estimate of the cycle is one too high (found by a
     search): the cycle is corrected to the one a float64 walk over the cycle lengths finds
-    (lengths ``first * mul**i`` with the float32 ``mul`` the schedule computes with)."""
+    (lengths ``first * mul**i`` with the float32 ``mul`` the schedule computes with). The
+    step is the last of its cycle (the value near 0), the next one starts the next cycle
+    (near 1): one cycle off either way is a difference of order 1."""
     m = float(np.float32(mul))
-    start, length = 0.0, first
-    while step >= start + length:
-        start, length = start + length, length * m
-    want = 0.5 * (1 + math.cos(math.pi * (step - start) / length))
-    got = float(jax.jit(js.cosine(1.0, first, cycle_mul=mul))(step))
-    assert got == pytest.approx(want, abs=2e-6)
+    schedule = jax.jit(js.cosine(1.0, first, cycle_mul=mul, cycle_limit=None))
+    for t in (step, step + 1):
+        start, length = 0.0, first
+        while t >= start + length:
+            start, length = start + length, length * m
+        want = 0.5 * (1 + math.cos(math.pi * (t - start) / length))
+        assert float(schedule(t)) == pytest.approx(want, abs=2e-6), t
+    assert float(schedule(step)) < 1e-3 < 0.9 < float(schedule(step + 1))
