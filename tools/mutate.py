@@ -180,8 +180,8 @@ KNOWN = [
     (
         "SGD momentum damps its first step (torch copies the gradient undamped)",
         "jaxsched/transforms/_momentum.py",
-        "jnp.where(first, g, momentum * buf",
-        "jnp.where(first, (1 - dampening) * g, momentum * buf",
+        "jnp.where(first, 1.0, 1 - dampening)",
+        "jnp.where(first, 1 - dampening, 1 - dampening)",
     ),
     (
         "Adam (Keras, epsilon hat) eps inside the square root",

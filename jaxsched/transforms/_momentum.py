@@ -73,11 +73,13 @@ def trace(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.trace, updates)
+        # torch's undamped first step as a scalar: the buffer is still zero then, so
+        # momentum * 0 + 1 * g is g exactly, and no per-leaf select is compiled.
         first = jnp.logical_and(state.count == 0, not zero_init)
+        rest = jnp.where(first, 1.0, 1 - dampening)
 
         def step(g, buf):
-            new = jnp.where(first, g, momentum * buf + (1 - dampening) * g)
-            return new.astype(buf.dtype)
+            return (momentum * buf + rest * g).astype(buf.dtype)
 
         buf = jax.tree.map(step, updates, state.trace)
         out = jax.tree.map(lambda g, b: g + momentum * b, updates, buf) if nesterov else buf
