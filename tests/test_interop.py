@@ -162,6 +162,16 @@ def test_native_defaults_are_optax_defaults(name):
         assert float(values[key]) == np.float32(default), (name, key)
 
 
+def _twenty_steps(tx, params):
+    """The parameters after 20 steps on gradients that depend on them and on the step."""
+    state, p = tx.init(params), params
+    for t in range(20):
+        g = jax.tree.map(lambda x, t=t: jnp.cos(3 * x + t) + 0.3 * x, p)
+        updates, state = tx.update(g, state, p)
+        p = optax.apply_updates(p, updates)
+    return p
+
+
 @pytest.mark.parametrize("name", ["adamw", "lamb", "lion"])
 def test_natives_with_weight_decay_step_as_optax(name):
     """Where jaxsched's rule is optax's (decoupled weight decay in AdamW, LAMB's trust
@@ -169,16 +179,8 @@ def test_natives_with_weight_decay_step_as_optax(name):
     r = np.random.default_rng(len(name))
     kw = dict(learning_rate=float(r.uniform(1e-3, 3e-2)), weight_decay=float(r.uniform(0.01, 0.3)))
     params = {"w": jnp.asarray(r.normal(size=(3, 4)), jnp.float32), "b": jnp.ones(4)}
-
-    def run(tx):
-        state, p = tx.init(params), params
-        for t in range(20):
-            g = jax.tree.map(lambda x, t=t: jnp.cos(3 * x + t) + 0.3 * x, p)
-            updates, state = tx.update(g, state, p)
-            p = optax.apply_updates(p, updates)
-        return p
-
-    got, want = run(getattr(jaxsched, name)(**kw)), run(getattr(optax, name)(**kw))
+    got = _twenty_steps(getattr(jaxsched, name)(**kw), params)
+    want = _twenty_steps(getattr(optax, name)(**kw), params)
     for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
@@ -191,14 +193,6 @@ def test_momentum_variants_at_their_documented_defaults_step_as_optax_sgd(name, 
     """``momentum(lr)`` and ``nesterov(lr)`` default to momentum 0.9 (their docstrings):
     20 steps equal ``optax.sgd(lr, momentum=0.9[, nesterov=True])``'s."""
     params = {"w": jnp.linspace(-1.0, 2.0, 6).reshape(2, 3)}
-
-    def run(tx):
-        state, p = tx.init(params), params
-        for t in range(20):
-            g = jax.tree.map(lambda x, t=t: jnp.sin(2 * x + t) + 0.5 * x, p)
-            updates, state = tx.update(g, state, p)
-            p = optax.apply_updates(p, updates)
-        return p["w"]
-
-    got = run(getattr(jaxsched, name)(0.05))
-    np.testing.assert_allclose(got, run(optax.sgd(0.05, **reference)), rtol=1e-6, atol=1e-7)
+    got = _twenty_steps(getattr(jaxsched, name)(0.05), params)["w"]
+    want = _twenty_steps(optax.sgd(0.05, **reference), params)["w"]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
