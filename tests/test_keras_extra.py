@@ -33,6 +33,7 @@ from parity import (
     STEPS,
     Problem,
     assert_trajectories_close,
+    gradient,
     keras_reference,
     log_uniform,
     note,
@@ -66,10 +67,6 @@ class Case:
     scale: float | str | None = None
     bad: np.ndarray = field(default_factory=lambda: np.zeros(STEPS, bool))
     ema: bool = False
-
-
-def _gradient(leaves, curvature, noise_t):
-    return [c * x + 0.5 * jnp.sin(3 * x) + n for x, c, n in zip(leaves, curvature, noise_t)]
 
 
 def _poison(grads, bad_t, t):
@@ -122,7 +119,7 @@ def lower_keras(cases: list[Case]):
             p, v = carry
             noise_t, bad_t, t = xs
             scale = v[at] if dynamic else case.scale or 1.0
-            grads = [g * scale for g in _gradient(p, curvature, noise_t)]
+            grads = [g * scale for g in gradient(p, curvature, noise_t)]
             p, v = optimizer.stateless_apply(v, _poison(grads, bad_t, t), p)
             return (p, v), p
 
@@ -146,7 +143,7 @@ def lower_jaxsched(cases: list[Case]):
             noise_t, bad_t, t = xs
             leaves = [p[n] for n in case.names]
             scale = jaxsched.keras.scale_loss(s, 1.0)
-            grads = [g * scale for g in _gradient(leaves, curvature, noise_t)]
+            grads = [g * scale for g in gradient(leaves, curvature, noise_t)]
             grads = dict(zip(case.names, _poison(grads, bad_t, t)))
             u, s = case.tx.update(grads, s, p)
             p = optax.apply_updates(p, u)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from live_refs import import_timm_scheduler, timm_values
-from parity import log_uniform, note, option_plans, rng, uniform
+from parity import gradient, log_uniform, note, option_plans, rng, uniform
 
 from jaxsched import timm as jt
 
@@ -566,7 +566,7 @@ def _jaxsched_trajectories(problems, txs, tree=None) -> list[list[np.ndarray]]:
         def step(carry, noise_t):
             p, s = carry
             leaves = jax.tree.leaves(p)
-            g = [c * x + 0.5 * jnp.sin(3 * x) + n for x, c, n in zip(leaves, curvature, noise_t)]
+            g = gradient(leaves, curvature, noise_t)
             u, s = tx.update(jax.tree.unflatten(shapes, g), s, p)
             p = optax.apply_updates(p, u)
             return (p, s), jax.tree.leaves(p)
