@@ -4,7 +4,9 @@ Reports, in one process:
 
 * state bytes per parameter of Adam: float32, 8-bit blockwise, bfloat16;
 * step time of a jitted, buffer-donating ``update + apply_updates`` at ``--size``
-  parameters (one leaf), the three interleaved (A B C A B C ...), medians and ratios;
+  parameters (one leaf), the three interleaved (A B C A B C ...), medians and ratios:
+  once with a gradient computed in the step (a training step's share), once for the
+  update alone;
 * final training loss of Adam, 8-bit Adam and bf16 Adam (stochastic rounding) on
   sklearn's digits (MLP 64-64-10, full batch, with and without a small L2 term) and a
   linear regression, with the loss curves plotted to ``--plot``.
@@ -43,32 +45,40 @@ def state_bytes(tx, params) -> float:
     return total / sum(p.size for p in jax.tree.leaves(params))
 
 
-def step_times(size: int, steps: int, repeats: int) -> dict:
+def step_times(size: int, steps: int, repeats: int, with_gradient: bool) -> dict:
+    """Compile seconds and median step seconds of each optimizer, interleaved.
+
+    ``with_gradient``: the step first computes a gradient (``sin``, materialized as a
+    backward pass writes it), as a training step does; otherwise the gradient is an
+    input and the step is the update alone.
+    """
     params = jax.random.normal(jax.random.key(0), (size,))
+    given = jnp.sin(params) + 0.1
     compiled = {}
     for name, tx in optimizers(1e-3).items():
 
         @partial(jax.jit, donate_argnums=(0, 1))
-        def step(params, state, tx=tx):
-            # Materialized, as a backward pass writes them: otherwise XLA fuses the sin
-            # into every consumer, and the 8-bit step has more of them.
-            grads = jax.lax.optimization_barrier(jnp.sin(params) + 0.1)
+        def step(params, state, grads, tx=tx):
+            if with_gradient:
+                # Otherwise XLA fuses the sin into every consumer, and the 8-bit step
+                # has more of them.
+                grads = jax.lax.optimization_barrier(jnp.sin(params) + 0.1)
             updates, state = tx.update(grads, state, params)
             return optax.apply_updates(params, updates), state
 
         p = jnp.copy(params)
         s = jax.jit(tx.init)(p)
         start = time.perf_counter()
-        fn = step.lower(p, s).compile()
+        fn = step.lower(p, s, given).compile()
         compile_s = time.perf_counter() - start
-        p, s = jax.block_until_ready(fn(p, s))
+        p, s = jax.block_until_ready(fn(p, s, given))
         compiled[name] = [fn, p, s, compile_s, []]
     for _ in range(repeats):  # interleaved, so machine load hits all alike
         for entry in compiled.values():
             fn, p, s = entry[:3]
             start = time.perf_counter()
             for _ in range(steps):
-                p, s = fn(p, s)
+                p, s = fn(p, s, given)
             jax.block_until_ready(p)
             entry[4].append((time.perf_counter() - start) / steps)
             entry[1], entry[2] = p, s
@@ -144,14 +154,18 @@ def main(argv=None):
     for name, tx in defaults.items():
         print(f"  {name:8s} {state_bytes(tx, params):6.3f}")
 
-    print(f"\nstep time, {args.size:,} parameters (median of {args.repeats} x {args.steps} steps)")
-    times = step_times(args.size, args.steps, args.repeats)
-    base = times["float32"][1]
-    for name, (compile_s, step_s) in times.items():
+    for with_gradient, what in ((True, "training step"), (False, "update alone")):
         print(
-            f"  {name:8s} step {step_s * 1e3:8.1f} ms  x{step_s / base:5.2f}  "
-            f"compile {compile_s:5.2f} s"
+            f"\n{what} time, {args.size:,} parameters"
+            f" (median of {args.repeats} x {args.steps} steps)"
         )
+        times = step_times(args.size, args.steps, args.repeats, with_gradient)
+        base = times["float32"][1]
+        for name, (compile_s, step_s) in times.items():
+            print(
+                f"  {name:8s} step {step_s * 1e3:8.1f} ms  x{step_s / base:5.2f}  "
+                f"compile {compile_s:5.2f} s"
+            )
 
     print(f"\nfinal loss after {args.train_steps} full-batch steps")
     tasks = {
