@@ -169,8 +169,15 @@ def quantize_blockwise(x: Array, block_size: int) -> QuantizedArray:
     """
     x = jnp.asarray(x, jnp.float32)
     blocks = _blocks(x, block_size)
-    absmax = jnp.max(jnp.abs(blocks), axis=1)
-    signed = jnp.any(blocks < 0, axis=1)
+    # One reduction for both: XLA recomputes the elementwise work that produces x (the
+    # decode and the inner update) in every consumer, and each reduction is one.
+    absmax, lowest = jax.lax.reduce(
+        (jnp.abs(blocks), blocks),
+        (np.float32(0), np.float32(np.inf)),
+        lambda a, b: (jax.lax.max(a[0], b[0]), jax.lax.min(a[1], b[1])),
+        (1,),
+    )
+    signed = lowest < 0
     normed = blocks / jnp.where(absmax > 0, absmax, 1)[:, None]
     codes = _encode(normed, signed).astype(jnp.uint8)
     return QuantizedArray(_unblock(codes, x), absmax, signed)
@@ -188,8 +195,11 @@ def _decode(codes: Array, signed: Array) -> Array:
     # Decade i starts at p = 1 + k - per_value with k = per_value 2^i values: so k is the
     # largest power of two <= p - 1 + per_value, read off its leading zeros.
     n = jnp.maximum(p - 1 + per_value, 1)
-    k = jnp.left_shift(1, 31 - jax.lax.clz(n))
-    d = _power_of_ten(31 - jax.lax.clz(k // per_value))
+    log2_k = 31 - jax.lax.clz(n)
+    k = jnp.left_shift(1, log2_k)
+    # The decade is log2(k / per_value); a shift, not an integer division, which XLA
+    # counts as expensive and computes in a separate pass.
+    d = _power_of_ten(log2_k - (per_value - 1))
     value = d * (0.1 + 0.9 * ((n - k).astype(jnp.float32) + 0.5) / k.astype(jnp.float32))
     top = jnp.where(is_signed, 128, 255)
     value = jnp.where(p == 0, 0.0, jnp.where(p == top, 1.0, value))

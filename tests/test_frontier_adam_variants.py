@@ -443,7 +443,7 @@ LAMB_REFERENCES = [
 
 LARS_FLAVOR = Flavor(
     lambda r, i: dict(
-        # Small enough that the 1-D leaves' plain momentum steps (lr * curvature <= 0.7)
+        # Small enough that the 1-D leaves' plain momentum steps (lr * curvature <= 0.46)
         # and the trust-ratio steps (lr * trust_coefficient <= 0.02) damp the rounding
         # of the rate's two placements (see jaxsched.pytorch_optimizer.LARS) rather
         # than amplify it.
