@@ -118,12 +118,22 @@ def _unblock(blocks: Array, like: Array) -> Array:
 _DECADE_STARTS = tuple(float(np.float32(10.0**e)) for e in range(-6, 0))
 
 
-def _power_of_ten(i: Array) -> Array:
-    """``10^(i-6)`` in float32 for int ``i`` in 0 .. 6, selected (no float power)."""
-    d = jnp.full(i.shape, 1e-6, jnp.float32)
+# Per decade i: its scale 10^(i-6), and the gap between the signed map's values in it,
+# 0.9 * 10^(i-6) / 2^i, rounded as float32 arithmetic on the scale rounds it (the
+# unsigned map's gap is half of it, exactly), and that gap's reciprocal.
+_SCALES = tuple(np.float32(10.0 ** (e - 6)) for e in range(7))
+_GAPS = tuple(np.float32(np.float32(0.9) * d / np.float32(2**i)) for i, d in enumerate(_SCALES))
+_INVERSE_GAPS = tuple(np.float32(1 / g) for g in _GAPS)
+
+
+def _by_decade(i: Array, values: tuple) -> Array:
+    """``values[i]`` for int ``i`` in 0 .. 6 (index 0 elsewhere), by selects: a chain
+    of selects between constants fuses into one loop, where a gather would not (CPU)
+    and per-element float division is computed in a pass of its own."""
+    out = jnp.full(i.shape, values[0], jnp.float32)
     for e in range(1, 7):
-        d = jnp.where(i == e, jnp.float32(10.0 ** (e - 6)), d)
-    return d
+        out = jnp.where(i == e, values[e], out)
+    return out
 
 
 def _encode(normed: Array, signed: Array) -> Array:
@@ -139,13 +149,19 @@ def _encode(normed: Array, signed: Array) -> Array:
     """
     is_signed = signed[:, None]
     per_value = jnp.where(is_signed, 1.0, 2.0)  # the unsigned map doubles every decade
+    # Multiplications by 1 / per_value (exact) rather than divisions, see _by_decade.
+    share = jnp.where(is_signed, 1.0, 0.5)
     a = jnp.abs(normed)
     # The decade by comparisons, not log10 (transcendentals dominate the cost on CPUs).
     i = sum((a >= t).astype(jnp.int32) for t in _DECADE_STARTS)
-    d = _power_of_ten(i)
+    d = _by_decade(i, _SCALES)
     k = per_value * jnp.left_shift(1, i).astype(jnp.float32)
-    gap = 0.9 * d / k
-    j = jnp.clip(jnp.round((a - 0.1 * d) / gap - 0.5), 0, k - 1)
+    gap = _by_decade(i, _GAPS) * share
+    # A first guess (a reciprocal may round it off by one at a tie); the comparisons with
+    # the neighbours below make it the nearest.
+    j = jnp.clip(
+        jnp.round((a - 0.1 * d) * (_by_decade(i, _INVERSE_GAPS) * per_value) - 0.5), 0, k - 1
+    )
     here = 0.1 * d + (j + 0.5) * gap
     # The neighbours: in the decade, or the last value of decade i-1 (0 below decade 0),
     # or the first of decade i+1 (1 above decade 6).
@@ -199,8 +215,10 @@ def _decode(codes: Array, signed: Array) -> Array:
     k = jnp.left_shift(1, log2_k)
     # The decade is log2(k / per_value); a shift, not an integer division, which XLA
     # counts as expensive and computes in a separate pass.
-    d = _power_of_ten(log2_k - (per_value - 1))
-    value = d * (0.1 + 0.9 * ((n - k).astype(jnp.float32) + 0.5) / k.astype(jnp.float32))
+    d = _by_decade(log2_k - (per_value - 1), _SCALES)
+    # Times 2^-log2_k, from its exponent bits: dividing by k exactly, without a division.
+    inverse_k = jax.lax.bitcast_convert_type(jnp.left_shift(127 - log2_k, 23), jnp.float32)
+    value = d * (0.1 + 0.9 * ((n - k).astype(jnp.float32) + 0.5) * inverse_k)
     top = jnp.where(is_signed, 128, 255)
     value = jnp.where(p == 0, 0.0, jnp.where(p == top, 1.0, value))
     return jnp.where(negative, -value, value)
