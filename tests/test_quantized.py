@@ -17,6 +17,7 @@ from jaxsched._quantize import (
     QuantizedArray,
     _decode,
     _encode,
+    _random_bits,
     dequantize_blockwise,
     dynamic_map,
     quantize_blockwise,
@@ -308,3 +309,21 @@ def test_stochastic_rounding_is_unbiased():
     exact = jnp.array([0.0, 1.0, -2.5, jnp.inf, -jnp.inf], jnp.float32)
     np.testing.assert_array_equal(stochastic_round_bf16(exact, jax.random.key(0)), exact)
     assert bool(jnp.isnan(stochastic_round_bf16(jnp.array([jnp.nan]), jax.random.key(0)))[0])
+
+
+def test_rounding_noise_is_uniform_and_uncorrelated():
+    # The 16 bits that stochastic rounding adds: their top byte fills 256 bins evenly
+    # (chi-square, 255 degrees of freedom: mean 255, sd 22.6), neighbours in the array
+    # and in a 2-D array's columns are uncorrelated, and other keys give other noise.
+    x = jnp.zeros((512, 512))
+    noise = np.asarray(_random_bits(jax.random.key(0), x) >> 16, np.float64)
+    counts = np.bincount((noise.astype(np.int64) >> 8).ravel(), minlength=256)
+    expected = noise.size / 256
+    chi2 = float(np.sum((counts - expected) ** 2 / expected))
+    assert 150 < chi2 < 380, chi2
+    centered = noise - noise.mean()
+    for a, b in ((centered[:, 1:], centered[:, :-1]), (centered[1:], centered[:-1])):
+        corr = float(np.mean(a * b) / np.mean(centered**2))
+        assert abs(corr) < 0.01, corr
+    other = np.asarray(_random_bits(jax.random.key(1), x) >> 16, np.float64)
+    assert abs(float(np.corrcoef(noise.ravel(), other.ravel())[0, 1])) < 0.01
