@@ -5,8 +5,8 @@ Reports, in one process:
 * state bytes per parameter of Adam: float32, 8-bit blockwise, bfloat16;
 * step time of a jitted, buffer-donating ``update + apply_updates`` at ``--size``
   parameters (one leaf), the three interleaved (A B C A B C ...), medians and ratios:
-  once with a gradient computed in the step (a training step's share), once for the
-  update alone;
+  once with a least-squares gradient computed in the step by matrix products (a
+  training step), once for the update alone;
 * final training loss of Adam, 8-bit Adam and bf16 Adam (stochastic rounding) on
   sklearn's digits (MLP 64-64-10, full batch, with and without a small L2 term) and a
   linear regression, with the loss curves plotted to ``--plot``.
@@ -48,21 +48,24 @@ def state_bytes(tx, params) -> float:
 def step_times(size: int, steps: int, repeats: int, with_gradient: bool) -> dict:
     """Compile seconds and median step seconds of each optimizer, interleaved.
 
-    ``with_gradient``: the step first computes a gradient (``sin``, materialized as a
-    backward pass writes it), as a training step does; otherwise the gradient is an
-    input and the step is the update alone.
+    ``with_gradient``: the step first computes a gradient, as a training step does: the
+    parameters are a ``[size / 1000, 1000]`` linear map fitted by least squares on a
+    batch of 8, so the gradient comes out of a matrix product as a backward pass's does.
+    Otherwise the gradient is an input and the step is the update alone.
     """
+    size -= size % 1000
     params = jax.random.normal(jax.random.key(0), (size,))
     given = jnp.sin(params) + 0.1
+    x = jax.random.normal(jax.random.key(1), (8, size // 1000))
+    y = jax.random.normal(jax.random.key(2), (8, 1000))
     compiled = {}
     for name, tx in optimizers(1e-3).items():
 
         @partial(jax.jit, donate_argnums=(0, 1))
         def step(params, state, grads, tx=tx):
             if with_gradient:
-                # Otherwise XLA fuses the sin into every consumer, and the 8-bit step
-                # has more of them.
-                grads = jax.lax.optimization_barrier(jnp.sin(params) + 0.1)
+                w = params.reshape(-1, 1000)
+                grads = (x.T @ (x @ w - y)).reshape(-1)
             updates, state = tx.update(grads, state, params)
             return optax.apply_updates(params, updates), state
 
