@@ -11,7 +11,7 @@ elementwise optimizer step can do; "% roofline" is that time over the optimizer'
     python benchmarks/run.py            # full run
     python benchmarks/run.py --quick    # fewer optimizers, shapes and repeats
     python benchmarks/run.py --only adam,lion --shapes 1000x4000
-    python benchmarks/run.py --all      # then many_leaves.py and quantized.py
+    python benchmarks/run.py --all      # then many_leaves.py, quantized.py, torch_adam.py
 
 Not part of the tests. Compile time is trace + lower + XLA compile of one fresh jit.
 """
@@ -150,7 +150,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
-        "--all", action="store_true", help="then run many_leaves.py and quantized.py"
+        "--all",
+        action="store_true",
+        help="then run many_leaves.py, quantized.py and torch_adam.py",
     )
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(QUICK if args.quick else PAIRS)
@@ -183,11 +185,14 @@ def main(argv=None):
     if args.all:
         import many_leaves
         import quantized
+        import torch_adam
 
         print("\n# many_leaves.py", flush=True)
         many_leaves.main([])
         print("\n# quantized.py", flush=True)
         quantized.main([])
+        print("\n# torch_adam.py", flush=True)
+        torch_adam.main([])
 
 
 if __name__ == "__main__":
