@@ -127,9 +127,9 @@ _INVERSE_GAPS = tuple(np.float32(1 / g) for g in _GAPS)
 
 
 def _by_decade(i: Array, values: tuple) -> Array:
-    """``values[i]`` for int ``i`` in 0 .. 6 (index 0 elsewhere), by selects: a chain
-    of selects between constants fuses into one loop, where a gather would not (CPU)
-    and per-element float division is computed in a pass of its own."""
+    """``values[i]`` for int ``i`` in 0 .. 6 (``values[0]`` elsewhere), by selects
+    between constants. They fuse into the caller's loop; a gather does not fuse on
+    CPUs, and XLA computes a per-element division in a full-size pass of its own."""
     out = jnp.full(i.shape, values[0], jnp.float32)
     for e in range(1, 7):
         out = jnp.where(i == e, values[e], out)
