@@ -26,11 +26,17 @@ import jaxsched
 LR = 1e-3
 
 
+def torch_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def torch_times(shape: tuple[int, int], steps: int, repeats: int) -> dict[str, float | None]:
     """Median seconds per ``step()`` of torch.optim.Adam's code paths (None: refused)."""
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch_device()
     leaves, per = shape
     gen = torch.Generator().manual_seed(0)
     paths = {"for-loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
@@ -74,8 +80,10 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"torch {torch.__version__} on {device}; jax {jax.__version__} on {jax.devices()[0]}")
+    print(
+        f"torch {torch.__version__} on {torch_device()}; "
+        f"jax {jax.__version__} on {jax.devices()[0]}"
+    )
     print(
         f"{'shape':>10s} {'jaxsched':>9s} {'flat':>9s} {'optax':>9s} {'for-loop':>9s} "
         f"{'foreach':>9s} {'fused':>9s}   (ms per step)"

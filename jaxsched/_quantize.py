@@ -65,6 +65,13 @@ class QuantizedState(NamedTuple):
     inner_state: PyTree
 
 
+def _explicit_spec(x: Array) -> Any:
+    """The PartitionSpec of ``x``'s type where it is split over an Explicit mesh, else
+    None (no mesh, Auto axes, or replicated)."""
+    spec = jax.typeof(x).sharding.spec
+    return spec if any(spec) else None
+
+
 def _split_layout(x: Array, block_size: int) -> tuple[Any, Any] | None:
     """How the blocks of ``x`` are split over an Explicit mesh.
 
@@ -73,13 +80,14 @@ def _split_layout(x: Array, block_size: int) -> tuple[Any, Any] | None:
     like ``x`` where only its leading axis is split and every shard holds whole blocks
     (the reshapes stay local), else replicated (``x`` is gathered for the (de)coding).
     """
-    sharding = jax.typeof(x).sharding
-    spec = tuple(sharding.spec)
-    if not any(spec):
+    spec = _explicit_spec(x)
+    if spec is None:
         return None
+    spec = tuple(spec)
     lead = spec[0]
     axes = lead if isinstance(lead, tuple) else (lead,)
-    shards = int(np.prod([sharding.mesh.shape[a] for a in axes])) if lead else 0
+    mesh = jax.typeof(x).sharding.mesh
+    shards = int(np.prod([mesh.shape[a] for a in axes])) if lead else 0
     if shards and not any(spec[1:]) and x.size % (shards * block_size) == 0:
         return P(lead), P(lead, None)
     return P(), P(None, None)
@@ -108,7 +116,7 @@ def _unblock(blocks: Array, like: Array) -> Array:
         return (flat[: like.size] if flat.size != like.size else flat).reshape(like.shape)
     flat = jax.lax.reshape(blocks, (blocks.size,), out_sharding=layout[0])
     flat = flat[: like.size] if flat.size != like.size else flat
-    spec = jax.typeof(like).sharding.spec
+    spec = _explicit_spec(like)
     if layout[0] == P():
         return jax.sharding.reshard(flat.reshape(like.shape), spec)
     return jax.lax.reshape(flat, like.shape, out_sharding=spec)
@@ -247,8 +255,7 @@ def _random_bits(key: Array, like: Array) -> Array:
     on a CPU: 250 ms, most of a bfloat16 Adam step).
     """
     words = jax.random.bits(key, (2,), jnp.uint32)
-    spec = jax.typeof(like).sharding.spec
-    out_sharding = spec if any(spec) else None
+    out_sharding = _explicit_spec(like)
     index = jnp.zeros(like.shape, jnp.uint32)
     stride = 1
     for axis in reversed(range(like.ndim)):
