@@ -37,6 +37,19 @@ from ._base import ScalarOrSchedule, StatefulSchedule, is_schedule, path_str
 _CHECKED = contextvars.ContextVar("jaxsched_checked", default=False)
 
 
+def accepts(value: Callable[..., Any], *args: Any) -> bool:
+    """False when ``value``'s signature can be read and cannot bind ``args``, else True."""
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # no signature to read: given the benefit of the doubt
+        return True
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return False
+    return True
+
+
 class Spec(abc.ABC):
     """What one argument accepts. ``check(name, value)`` raises or returns the value to use."""
 
@@ -88,7 +101,8 @@ class Real(Spec):
     """A real number in ``[low, high]`` (open ends as flagged).
 
     ``schedule``: a schedule ``step -> value`` or :class:`~jaxsched.StatefulSchedule` is
-    accepted too (checked when it is evaluated, not here). ``inf``: infinity is a
+    accepted too (a callable that cannot take the step is refused; the values are checked
+    when it is evaluated, not here). ``inf``: infinity is a
     documented value (e.g. "no clipping"). ``optional``: None is accepted.
     ``concrete``: a traced value is refused, for a value that shapes the computation
     (a cycle length, where a phase ends) and so must be known when it is built.
@@ -117,6 +131,11 @@ class Real(Spec):
         if is_schedule(value) and not isinstance(value, (np.ndarray, jax.Array)):
             if not self.schedule:
                 raise TypeError(f"{name} must be {self.describe()}, got a schedule")
+            if not isinstance(value, StatefulSchedule) and not accepts(value, 0):
+                raise TypeError(
+                    f"{name} must be {self.describe()}, got a callable that cannot be "
+                    "called with the step"
+                )
             return value
         v = _real_value(name, value, self.describe())
         if v is None:

@@ -244,6 +244,8 @@ def _bad_values(spec) -> list[tuple[str, object]]:
             bad.append(("above", spec.high if spec.high_open else spec.high + 1.0))
         if not spec.schedule:
             bad.append(("schedule", lambda step: 0.1))
+        else:
+            bad.append(("callable without the step", lambda step, extra: 0.1))
         return bad
     if isinstance(spec, Integer):
         bad = [("fraction", 2.5), ("bool", True), ("string", "3"), ("vector", np.array([1, 2]))]

@@ -488,6 +488,24 @@ def test_learning_rate_of_no_arguments_and_callables_without_signature():
     for expected in (0.1, 0.05, 0.1 / 3):
         updates, state = scheduled.update(grads, state, params)
         np.testing.assert_allclose(updates[0], -expected * grads[0], rtol=1e-6)
+    with pytest.raises(TypeError, match=r"learning_rate must be .* got a callable that cannot"):
+        jaxsched.keras.SGD(learning_rate=lambda step, extra: 0.1)
+
+
+def test_legacy_decay_divides_a_schedule():
+    """Keras 2's ``decay`` on a schedule: ``lr(t) / (1 + decay * t)``, t the 0-based step
+    (Keras 3 ignores ``decay``; the schedule itself is Keras's)."""
+    params = [np.array([1.0, -2.0], np.float32)]
+    grads = [np.array([0.5, 0.25], np.float32)]
+    decay = 0.2
+    reference = keras.optimizers.schedules.ExponentialDecay(0.1, 3, 0.5)
+    schedule = jaxsched.keras.schedules.ExponentialDecay(0.1, 3, 0.5)
+    tx = jaxsched.keras.SGD(learning_rate=schedule, decay=decay)
+    state = tx.init(params)
+    for t in range(6):
+        updates, state = tx.update(grads, state, params)
+        expected = float(reference(t)) / (1 + decay * t)
+        np.testing.assert_allclose(updates[0], -expected * grads[0], rtol=1e-6)
 
 
 def test_accumulation_updates_every_n_calls_and_keeps_the_step_count():

@@ -370,11 +370,15 @@ def test_powers_of_a_concrete_base_keep_float64_accuracy():
         (1.0, 1.05, 19421),
         (2.0, 1.5, 151503),
         (3, 1.1, 89942),
+        (5.0, 1.3, 33572),
+        (1.0, 1.05, 5720),
+        (7.0, 1.05, 1057),
     ],
 )
 def test_cosine_cycles_deep_in_the_schedule(first, mul, step):
-    """Steps where the float32 log estimate of the cycle is one too high (found by a
-    search): the cycle is corrected to the one a float64 walk over the cycle lengths finds
+    """Steps where the float32 log estimate of the cycle is one too high (the first five,
+    at the step) or one too low (the last three, at the next step), found by a search:
+    the cycle is corrected to the one a float64 walk over the cycle lengths finds
     (lengths ``first * mul**i`` with the float32 ``mul`` the schedule computes with). The
     step is the last of its cycle (the value near 0), the next one starts the next cycle
     (near 1): one cycle off either way is a difference of order 1."""

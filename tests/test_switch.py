@@ -285,6 +285,46 @@ def test_swats_state_before_the_switch():
     assert float(jaxsched.hyperparams(state)["eps"]) == pytest.approx(1e-9)
 
 
+def test_swats_zero_gradient_is_no_projection():
+    """Algorithm 1 estimates the SGD rate only where ``p . g != 0``: a zero gradient
+    leaves lambda as it was and cannot switch (no 0/0 in the state)."""
+    tx = jaxsched.swats(0.1, switch_threshold=1e3)
+    zeros = jax.tree.map(jnp.zeros_like, PARAMS)
+    state = tx.init(PARAMS)
+    for _ in range(2):
+        updates, state = tx.update(zeros, state, PARAMS)
+        assert all(float(jnp.max(jnp.abs(u))) == 0.0 for u in jax.tree.leaves(updates))
+        assert float(state.inner_state.lam) == 0.0
+        assert int(jaxsched.switch_step(state)) == -1
+    _, state = tx.update(quadratic_grads(PARAMS), state, PARAMS)
+    assert np.isfinite(float(state.inner_state.lam)) and float(state.inner_state.lam) != 0.0
+
+
+def test_swats_switch_test_is_strict_and_skips_the_first_step():
+    """Algorithm 1 switches when ``k > 1`` and ``|lambda / (1 - b2^k) - gamma| < threshold``.
+    With lr 1, b1 = b2 = 1/2, eps 0 and a unit gradient every quantity is exact in
+    float32 and the estimate equals gamma (= 1) from the start: a zero threshold never
+    switches (the test is strict); a huge one switches after the second update, not the
+    first, and SGD then runs at Lambda = 1."""
+    params, grad = jnp.array([1.0]), jnp.array([1.0])
+
+    def run(threshold):
+        tx = jaxsched.swats(1.0, b1=0.5, b2=0.5, eps=0.0, switch_threshold=threshold)
+        state = tx.init(params)
+        for _ in range(2):
+            updates, state = tx.update(grad, state, params)
+            assert float(updates[0]) == -1.0  # p = -1, so gamma = 1
+        return state
+
+    state = run(0.0)
+    assert float(state.inner_state.lam) == 0.75  # lambda / (1 - b2^2) = 1 = gamma
+    assert int(jaxsched.switch_step(state)) == -1
+    assert float(state.inner_state.sgd_learning_rate) == 0.0  # 0 before the switch
+    state = run(1e3)
+    assert int(jaxsched.switch_step(state)) == 2
+    assert float(state.inner_state.sgd_learning_rate) == 1.0
+
+
 def test_swats_vmaps_over_learning_rates():
     tx = jaxsched.swats(0.1, switch_threshold=1e-2)
     grads = quadratic_grads(PARAMS)

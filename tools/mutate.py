@@ -633,7 +633,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--limit", type=int, help="at most this many mutants per module (a seeded sample)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
+    parser.add_argument(
+        "--fraction",
+        type=float,
+        help="this share of each module's mutants, at least one (a seeded sample whose "
+        "plain score estimates the whole population's)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the --limit or --fraction sample"
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="mutants run at once (one workdir each)"
     )
@@ -650,6 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
+    if args.fraction is not None and not 0 < args.fraction <= 1:
+        parser.error(f"--fraction must lie in (0, 1], got {args.fraction}")
 
     modules = args.module or sorted(TESTS)
     for module in modules:
@@ -672,10 +682,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.line:
             mutants = [m for m in mutants if m.line in args.line]
         population[module] = len(mutants)
-        if args.limit is not None and len(mutants) > args.limit:
-            mutants = sorted(
-                random.Random(args.seed).sample(mutants, args.limit), key=lambda m: m.line
-            )
+        size = len(mutants)
+        if args.fraction is not None:
+            size = max(1, round(args.fraction * len(mutants)))
+        if args.limit is not None:
+            size = min(size, args.limit)
+        if size < len(mutants):
+            mutants = sorted(random.Random(args.seed).sample(mutants, size), key=lambda m: m.line)
         plan[module] = mutants
     if args.list:
         for mutants in plan.values():
@@ -716,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         share = 100 * len(killed) / len(results)
         print(f"\nscore: {len(killed)}/{len(results)} killed ({share:.1f}%)")
-        if args.limit is not None and population:
+        if (args.limit is not None or args.fraction is not None) and population:
             # Each module's sample share, weighted by the module's number of mutants.
             ran: dict[str, list[Mutant]] = {}
             for m in results:

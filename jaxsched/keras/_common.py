@@ -40,30 +40,25 @@ from .._base import (
     stateless,
 )
 from .._hyper import block, with_hyperparams
-from .._validate import Flag, Integer, OptionalNonNegative, Real, UnitInterval, validated
+from .._validate import (
+    Flag,
+    Integer,
+    OptionalNonNegative,
+    Real,
+    UnitInterval,
+    accepts,
+    validated,
+)
 from .._wrappers import accumulate
 from ..schedules import inverse_time_decay
 from ..transforms._clip import clip, clip_by_global_norm, clip_by_norm
 from ._ema import keras_ema
 
 
-def _binds(signature: inspect.Signature, *args: Any) -> bool:
-    try:
-        signature.bind(*args)
-    except TypeError:
-        return False
-    return True
-
-
 def takes_no_argument(value: Any) -> bool:
     """True for a callable that takes no argument (``lambda: 0.01``), unlike a schedule."""
-    if not callable(value):
-        return False
-    try:
-        signature = inspect.signature(value)
-    except (TypeError, ValueError):  # no signature to read: taken as a schedule
-        return False
-    return _binds(signature) and not _binds(signature, 0)
+    # A callable whose signature cannot be read passes both and is taken as a schedule.
+    return callable(value) and accepts(value) and not accepts(value, 0)
 
 
 @dataclass(frozen=True)
