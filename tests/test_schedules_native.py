@@ -373,15 +373,17 @@ def test_powers_of_a_concrete_base_keep_float64_accuracy():
         (5.0, 1.3, 33572),
         (1.0, 1.05, 5720),
         (7.0, 1.05, 1057),
+        (1.0, 2.0, 8190),
     ],
 )
 def test_cosine_cycles_deep_in_the_schedule(first, mul, step):
     """Steps where the float32 log estimate of the cycle is one too high (the first five,
-    at the step) or one too low (the last three, at the next step), found by a search:
-    the cycle is corrected to the one a float64 walk over the cycle lengths finds
-    (lengths ``first * mul**i`` with the float32 ``mul`` the schedule computes with). The
-    step is the last of its cycle (the value near 0), the next one starts the next cycle
-    (near 1): one cycle off either way is a difference of order 1."""
+    at the step) or one too low (the last four, at the next step; the last one, torch's
+    ``T_mult=2``, exactly at the start), found by a search: the cycle is corrected to the
+    one a float64 walk over the cycle lengths finds (lengths ``first * mul**i`` with the
+    float32 ``mul`` the schedule computes with). The step is the last of its cycle (the
+    value near 0), the next one starts the next cycle (near 1): one cycle off either way
+    is a difference of order 1."""
     m = float(np.float32(mul))
     schedule = jax.jit(js.cosine(1.0, first, cycle_mul=mul, cycle_limit=None))
     for t in (step, step + 1):
