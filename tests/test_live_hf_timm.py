@@ -163,6 +163,32 @@ def test_hugging_face_schedule(name, draw, record_parity):
     check(f"HF {name}", evaluate(ours, steps), want, lr, record_parity)
 
 
+@pytest.mark.parametrize(
+    "name", ["get_cosine_schedule_with_warmup", "get_cosine_with_min_lr_schedule_with_warmup"]
+)
+def test_hugging_face_cosine_ending_with_the_warmup(name, record_parity):
+    """``num_training_steps == num_warmup_steps``: HF's cosine divides by ``max(1, 0)``
+    and goes on oscillating past the warmup (the random draws never end there)."""
+    pytest.importorskip("transformers")
+    lr, w, cycles, min_lr = 0.1, 7, 0.7, 0.0
+    kw = dict(num_warmup_steps=w, num_training_steps=w, num_cycles=cycles)
+    if name == "get_cosine_with_min_lr_schedule_with_warmup":
+        kw["min_lr"] = min_lr = 0.02
+    ours = js.warmup_cosine(lr, w, w, min_value=min_lr, num_cycles=cycles)
+    check(f"HF {name}", evaluate(ours, 30), hf_values(name, lr, 30, **kw), lr, record_parity)
+
+
+def test_hugging_face_inverse_sqrt_default_timescale():
+    """Without warmup and timescale HF decays on a timescale of 10,000 steps; read far
+    out, where a different timescale shows, from HF's own multiplier."""
+    transformers = pytest.importorskip("transformers")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    factor = transformers.get_inverse_sqrt_schedule(opt, num_warmup_steps=0).lr_lambdas[0]
+    steps = np.array([0, 1_000, 10_000, 30_000, 100_000])
+    got = np.asarray(jax.jit(jax.vmap(js.inverse_sqrt(0.1, 0)))(jnp.asarray(steps)))
+    np.testing.assert_allclose(got, [0.1 * factor(int(t)) for t in steps], rtol=1e-6)
+
+
 # timm --------------------------------------------------------------------------------------
 
 
