@@ -122,21 +122,22 @@ def _hf_cases(name, draw):
         min_lr_ratio=0.0 if draw == 0 else uniform(r, 0.0, 0.5),
         num_cycles=uniform(r, 0.2, 1.5),
     )
-    stable = int(r.integers(0, 60))
+    # Draw 1 gives the plateau as what is left of the total, and leaves none.
+    stable = 0 if draw == 1 else int(r.integers(0, 60))
+    total = w + stable + kw["num_decay_steps"]
+    length = {"total_steps": total} if draw == 1 else {"stable_steps": stable}
     ours = js.warmup_stable_decay(
         lr,
         w,
         kw["num_decay_steps"],
-        stable_steps=stable,
+        **length,
         warmup_type=kw["warmup_type"],
         decay_type=kw["decay_type"],
         min_lr_ratio=kw["min_lr_ratio"],
         num_cycles=kw["num_cycles"],
     )
-    given = {"num_stable_steps": stable}
-    if draw == 1:  # the plateau as what is left of num_training_steps
-        given = {"num_training_steps": w + stable + kw["num_decay_steps"]}
-    return lr, w + stable + kw["num_decay_steps"], kw | given, ours
+    given = {"num_training_steps": total} if draw == 1 else {"num_stable_steps": stable}
+    return lr, total, kw | given, ours
 
 
 HF = [
