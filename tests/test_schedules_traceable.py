@@ -33,6 +33,9 @@ FACTORIES = {
     "warmup_stable_decay": lambda lr: js.warmup_stable_decay(
         lr, 10, 20, stable_steps=10, warmup_type="1-sqrt", decay_type="1-sqrt"
     ),
+    "warmup_stable_decay(no warmup)": lambda lr: js.warmup_stable_decay(
+        lr, 0, 20, stable_steps=10, warmup_type="cosine", decay_type="linear"
+    ),
     "cosine": lambda lr: js.cosine(
         lr, 7, cycle_mul=2.0, cycle_decay=0.5, warmup_steps=3, cycle_limit=3, k_decay=1.5
     ),
