@@ -120,12 +120,14 @@ def keras_exact_values(specs: list[tuple[str, dict, int]]) -> list[np.ndarray]:
     return [np.asarray(v, np.float32) for v in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
-def xla_inexact_divisors(steps: int, high: int = 200) -> list[int]:
+def xla_inexact_divisors(steps: int, high: int = 200, ceil: bool = False) -> list[int]:
     """Divisors ``d <= high`` for which ``k * d * float32(1 / d) < k`` at some multiple
-    ``k * d < steps``: the staircases XLA's rewrite switches one step late."""
+    ``k * d < steps``: the staircases XLA's rewrite switches one step late. With
+    ``ceil``, those for which it is ``> k``: ``ceil`` counts one cycle too many there."""
     out = []
     for d in range(2, high + 1):
         k = np.arange(1, max(2, (steps - 1) // d + 1), dtype=np.float32)
-        if np.any(np.floor(k * np.float32(d) * (np.float32(1) / np.float32(d))) < k):
+        q = k * np.float32(d) * (np.float32(1) / np.float32(d))
+        if np.any(np.ceil(q) > k) if ceil else np.any(np.floor(q) < k):
             out.append(d)
     return out
