@@ -132,6 +132,20 @@ def test_factored_estimate_is_exact_for_rank_one_squares():
     np.testing.assert_allclose(u, jnp.sign(g), rtol=1e-6)
 
 
+def test_added_eps_keeps_zero_gradient_rows_finite():
+    """The paper's (and HF's) ``g^2 + eps``: a row and a column of exact zeros give
+    positive factors, so their updates are exactly 0 and every other one is finite."""
+    g = jnp.array([[1.0, 0.0, -2.0], [0.0, 0.0, 0.0], [0.5, 0.0, 3.0]])
+    tx = scale_by_factored_rms(clip_threshold=None)
+    state = tx.init(g)
+    for _ in range(3):
+        u, state = tx.update(g, state)
+        assert np.all(np.isfinite(u))
+        np.testing.assert_array_equal(u[1], 0.0)
+        np.testing.assert_array_equal(u[:, 1], 0.0)
+        np.testing.assert_array_equal(np.sign(u), np.sign(g))
+
+
 def test_native_options():
     p = jnp.array([[3.0, -1.0], [0.5, 2.0]])
     g = jnp.array([[1.0, -2.0], [0.25, 4.0]])

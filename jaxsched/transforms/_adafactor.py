@@ -88,8 +88,10 @@ def scale_by_factored_rms(
       ``V = (R / mean(R)) outer C`` over the last two axes;
     * any other leaf: ``V <- beta2_t V + (1 - beta2_t) s``.
 
-    Then ``u = g / sqrt(V)`` and, with a ``clip_threshold`` ``d``,
-    ``u <- u / max(1, RMS(u) / d)`` (RMS over the leaf). With ``eps_mode="clamp"``
+    Then ``u = g / sqrt(V)`` (with ``"add"``, as the product of the factors' roots,
+    as HF and optax compute it: a zero row crossing a zero column gives 0, not NaN)
+    and, with a ``clip_threshold`` ``d``, ``u <- u / max(1, RMS(u) / d)`` (RMS over the
+    leaf). With ``eps_mode="clamp"``
     (torch's placement) eps is a floor instead: ``mean(R)`` is at least ``eps`` and
     ``V`` at least ``eps^2``.
 
@@ -173,15 +175,19 @@ def scale_by_factored_rms(
                 col = update_moment(s.mean(-2), col, beta2, 1)
                 mean_row = row.mean(-1, keepdims=True)
                 if eps_mode == "clamp":
-                    mean_row = jnp.maximum(mean_row, e)
-                # R / mean(R) first: the outer product of two tiny factors would underflow.
-                v = (row / mean_row)[..., :, None] * col[..., None, :]
+                    # torch's order: the estimate R C / max(mean(R), eps), floored at eps^2.
+                    v = (row / jnp.maximum(mean_row, e))[..., :, None] * col[..., None, :]
+                    scale = jax.lax.rsqrt(jnp.maximum(v, e * e))
+                else:
+                    # HF's and optax's order: the root of each factor, then their product.
+                    # Where a zero row crosses a zero column both factors are about eps,
+                    # whose product would underflow to 0 and give 0 / sqrt(0) = NaN.
+                    r = jax.lax.rsqrt(row / mean_row)
+                    scale = r[..., :, None] * jax.lax.rsqrt(col)[..., None, :]
             else:
                 nu = update_moment(s, nu, beta2, 1)
-                v = nu
-            if eps_mode == "clamp":
-                v = jnp.maximum(v, e * e)
-            u = g * jax.lax.rsqrt(v)
+                scale = jax.lax.rsqrt(jnp.maximum(nu, e * e) if eps_mode == "clamp" else nu)
+            u = g * scale
             if clip_threshold is not None:
                 u = u / jnp.maximum(1.0, _rms(u) / clip_threshold)
             return u, row, col, nu
