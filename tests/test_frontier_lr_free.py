@@ -706,6 +706,38 @@ def test_prodigy_takes_no_step_with_a_zero_learning_rate():
     assert int(inner.count) == 0 and float(inner.d) == pytest.approx(1e-6)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"slice_p": 3}, {"betas": (0.0, 0.99)}, {"eps": 0.5}],
+    ids=["slice_p", "b1_zero", "large_eps"],
+)
+def test_prodigy_against_prodigyopt_where_the_options_show(options):
+    """The random draws cannot see some options: every third entry here has its own
+    gradient scale, so the estimate from ``p[::3]`` differs from the whole parameter's;
+    with b1 = 0 the step takes the new ``d`` (the moment holds the old one); eps = 0.5 is
+    most of ``sqrt(v) + d eps`` for the small gradients."""
+    n = 12
+    scale = np.where(np.arange(n) % 3 == 0, 4.0, 0.05).astype(np.float32)
+    start = np.linspace(-1.0, 1.0, n).astype(np.float32)
+    kw = {"lr": 0.05, "d0": 1e-3, "betas": (0.9, 0.99)} | options
+    weights = torch.tensor(start, requires_grad=True)
+    with contextlib.redirect_stdout(io.StringIO()):
+        reference = prodigyopt.Prodigy([weights], **kw)
+    tx = prodigy(**_native_prodigy(_prodigyopt_kw(kw)))
+    params = jnp.asarray(start)
+    state = tx.init(params)
+    step = jax.jit(tx.update)
+    for t in range(25):
+        grads = scale * np.sin(3.0 * np.asarray(params)) + 0.01 * (t % 4)
+        weights.grad = torch.tensor(grads, dtype=torch.float32)
+        reference.step()
+        updates, state = step(jnp.asarray(grads, jnp.float32), state, params)
+        params = params + updates
+        want_d = reference.param_groups[0]["d"]
+        assert float(estimated_step_size(state)) == pytest.approx(want_d, rel=1e-5), t
+        np.testing.assert_allclose(params, weights.detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
 def _is_prodigy(node):
     return isinstance(node, jaxsched.transforms.ScaleByProdigyState)
 
