@@ -642,14 +642,15 @@ def test_newton_schulz_bit_equal_to_torch(shape):
     np.testing.assert_array_equal(got, want.float().numpy().reshape(shape))
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 6), (2, 5, 5), (2, 6, 4)], ids=["wide", "square", "tall"])
 @pytest.mark.parametrize("coeffs", ["original", "quintic", "polar_express", "polar_express_safer"])
-def test_newton_schulz_bit_equal_to_pytorch_optimizer(coeffs):
+def test_newton_schulz_bit_equal_to_pytorch_optimizer(coeffs, shape):
     """pytorch_optimizer's iteration on a stack of matrices (its foreach path batches
     the matrices of one shape), coefficient schedules included; 9 steps reach the last
-    entry of the 8-step schedules and repeat it."""
+    entry of the 8-step schedules and repeat it. Only tall matrices are transposed."""
     from pytorch_optimizer.optimizer.utils.matrix import zero_power_via_newton_schulz_5
 
-    g = np.random.default_rng(len(coeffs)).normal(size=(3, 4, 6)).astype(np.float32)
+    g = np.random.default_rng(len(coeffs)).normal(size=shape).astype(np.float32)
     tx = orthogonalize(ns_steps=9, ns_coeffs=coeffs, reshape="batch")
     got = np.asarray(jax.jit(tx.update)(jnp.asarray(g), tx.init(jnp.asarray(g)))[0])
     want = zero_power_via_newton_schulz_5(torch.tensor(g), num_steps=9, weights=coeffs)
