@@ -53,6 +53,7 @@ from jaxsched.transforms import (
     ScaleByProdigyState,
     ScheduleFreeState,
     estimated_step_size,
+    scale_by_corrected_rms,
     schedule_free_eval_params,
 )
 
@@ -794,6 +795,16 @@ def test_bfloat16_parameters_keep_their_dtype_in_a_scan(make):
     (p, _), _ = jax.jit(lambda c: jax.lax.scan(body, c, length=3))((params, tx.init(params)))
     assert p["w"].dtype == jnp.bfloat16
     assert bool(jnp.all(jnp.isfinite(p["w"].astype(jnp.float32))))
+
+
+def test_corrected_rms_adds_eps_root_under_the_root():
+    """jaxsched's own ``eps_root`` (no reference has it): ``g / (sqrt(v_hat + eps_root)
+    + eps)``; on the first step ``v_hat = g^2``, and a zero gradient gives 0."""
+    g = jnp.array([0.0, 1e-3, -0.5, 2.0])
+    tx = scale_by_corrected_rms(0.99, eps=1e-3, eps_root=1e-4)
+    u, _ = tx.update(g, tx.init(g))
+    want = np.asarray(g, np.float64) / (np.sqrt(np.asarray(g, np.float64) ** 2 + 1e-4) + 1e-3)
+    np.testing.assert_allclose(u, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("b2", [0.5, 0.8, 0.9, 0.92, 0.95, 0.99, 0.999, 0.9999])
