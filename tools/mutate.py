@@ -44,6 +44,8 @@ LIVE = "tests/test_live_hf_timm.py"
 SIGNATURES = "tests/test_reference_signatures.py"
 # The natives named like optax's: their defaults and decayed steps against optax's.
 INTEROP = "tests/test_interop.py -k 'defaults or weight_decay_step'"
+# The schedules' argument checks (which a mutant can loosen without changing a value).
+SCHEDULE_ERRORS = "tests/test_schedule_errors.py"
 
 
 def _ids(test: str, *names: str) -> str:
@@ -92,20 +94,34 @@ TESTS: dict[str, list[str]] = {
     ],
     "jaxsched/optimizers/_signs.py": [_ids(T, "Rprop"), _ids(K, "Lion"), INTEROP],
     "jaxsched/optimizers/_swats.py": ["tests/test_switch.py"],
-    "jaxsched/schedules/_combine.py": ["tests/test_schedules_native.py", f"{LIVE} -k hugging"],
+    "jaxsched/schedules/_combine.py": [
+        SCHEDULE_ERRORS,
+        "tests/test_schedules_native.py",
+        f"{LIVE} -k hugging",
+    ],
     "jaxsched/schedules/_common.py": [
+        SCHEDULE_ERRORS,
         "tests/test_schedules_native.py",
         "tests/test_schedules_tf.py",
         "tests/test_schedules_torch.py",
         "tests/test_timm.py",
     ],
-    "jaxsched/schedules/_hf.py": ["tests/test_schedules_native.py", f"{LIVE} -k 'hugging or timm'"],
+    "jaxsched/schedules/_hf.py": [
+        SCHEDULE_ERRORS,
+        "tests/test_schedules_native.py",
+        f"{LIVE} -k 'hugging or timm'",
+    ],
     "jaxsched/schedules/_tf.py": [
+        SCHEDULE_ERRORS,
         "tests/test_schedules_tf.py",
         f"{LIVE} -k keras",
         "tests/test_schedules_keras.py",
     ],
-    "jaxsched/schedules/_torch_like.py": ["tests/test_schedules_torch.py", f"{LIVE} -k timm"],
+    "jaxsched/schedules/_torch_like.py": [
+        SCHEDULE_ERRORS,
+        "tests/test_schedules_torch.py",
+        f"{LIVE} -k timm",
+    ],
     "jaxsched/torch/_optim.py": [SIGNATURES, S, T, "tests/test_optimizer_errors.py"],
     "jaxsched/torch/_adaptive.py": [SIGNATURES, S, T, "tests/test_optimizer_errors.py"],
     "jaxsched/keras/_common.py": [K, "tests/test_keras_extra.py"],
