@@ -91,9 +91,8 @@ def scale_by_factored_rms(
     Then ``u = g / sqrt(V)`` (with ``"add"``, as the product of the factors' roots,
     as HF and optax compute it: a zero row crossing a zero column gives 0, not NaN)
     and, with a ``clip_threshold`` ``d``, ``u <- u / max(1, RMS(u) / d)`` (RMS over the
-    leaf). With ``eps_mode="clamp"``
-    (torch's placement) eps is a floor instead: ``mean(R)`` is at least ``eps`` and
-    ``V`` at least ``eps^2``.
+    leaf). With ``eps_mode="clamp"`` (torch's placement) eps is a floor instead:
+    ``mean(R)`` is at least ``eps`` and ``V`` at least ``eps^2``.
 
     Args:
       decay_rate: the exponent of ``beta2_t``, <= 0 (``"decay_rate"``); HF's
