@@ -198,14 +198,17 @@ def test_noise_distribution(noise_type):
     r = rng("timm noise", noise_type)
     seed, pct, drawn_std = int(r.integers(0, 2**20)), uniform(r, 0.1, 0.7), uniform(r, 0.1, 1.0)
     note("noise", (seed, pct, drawn_std))
+    n = 4000
+
+    def noise(std, noise_seed):
+        kw = dict(noise_range_t=0, noise_pct=pct, noise_std=std, noise_seed=noise_seed)
+        return _evaluate(jt.StepLRScheduler(1.0, 10_000, noise_type=noise_type, **kw), n) - 1.0
+
     for std in (drawn_std, pct / 4):
-        kw = dict(noise_range_t=0, noise_pct=pct, noise_std=std, noise_seed=seed)
-        make = lambda s: jt.StepLRScheduler(1.0, 10_000, noise_type=noise_type, **(kw | s))  # noqa: B023, E731
-        n = 4000
-        rel = _evaluate(make({}), n) - 1.0
-        np.testing.assert_array_equal(rel, _evaluate(make({}), n) - 1.0)  # deterministic
+        rel = noise(std, seed)
+        np.testing.assert_array_equal(rel, noise(std, seed))  # deterministic
         assert np.all(np.abs(rel) < pct + 1e-6)
-        other = _evaluate(make({"noise_seed": seed + 1}), n) - 1.0
+        other = noise(std, seed + 1)
         assert np.mean(rel == other) < 0.01
         if noise_type == "uniform":
             want_mean, want_std = 0.0, pct / np.sqrt(3.0)
