@@ -722,8 +722,7 @@ def test_prodigy_against_prodigyopt_where_the_options_show(options):
     start = np.linspace(-1.0, 1.0, n).astype(np.float32)
     kw = {"lr": 0.05, "d0": 1e-3, "betas": (0.9, 0.99)} | options
     weights = torch.tensor(start, requires_grad=True)
-    with contextlib.redirect_stdout(io.StringIO()):
-        reference = prodigyopt.Prodigy([weights], **kw)
+    reference = _quiet(prodigyopt.Prodigy)([weights], **kw)
     tx = prodigy(**_native_prodigy(_prodigyopt_kw(kw)))
     params = jnp.asarray(start)
     state = tx.init(params)
