@@ -30,28 +30,45 @@ import optax
 import jaxsched
 
 LR = 1e-3
+# name: (jaxsched's optimizer, optax's factory and its arguments). The optax side is
+# built as ``factory(**kwargs)`` and, with ``--inject``, also as
+# ``optax.inject_hyperparams(factory)(**kwargs)``: the same rule with its
+# hyperparameters as runtime state, as jaxsched holds them.
 PAIRS = {
-    "sgd": (lambda: jaxsched.sgd(LR), lambda: optax.sgd(LR)),
-    "momentum": (lambda: jaxsched.momentum(LR, 0.9), lambda: optax.sgd(LR, 0.9)),
-    "adam": (lambda: jaxsched.adam(LR), lambda: optax.adam(LR)),
+    "sgd": (lambda: jaxsched.sgd(LR), optax.sgd, {}),
+    "momentum": (lambda: jaxsched.momentum(LR, 0.9), optax.sgd, {"momentum": 0.9}),
+    "adam": (lambda: jaxsched.adam(LR), optax.adam, {}),
     "adamw": (
         lambda: jaxsched.adamw(LR, weight_decay=1e-2),
-        lambda: optax.adamw(LR, weight_decay=1e-2),
+        optax.adamw,
+        {"weight_decay": 1e-2},
     ),
-    "adagrad": (lambda: jaxsched.adagrad(LR), lambda: optax.adagrad(LR)),
-    "rmsprop": (lambda: jaxsched.rmsprop(LR), lambda: optax.rmsprop(LR)),
-    "adamax": (lambda: jaxsched.adamax(LR), lambda: optax.adamax(LR)),
-    "nadam": (lambda: jaxsched.nadam(LR), lambda: optax.nadam(LR)),
-    "radam": (lambda: jaxsched.radam(LR), lambda: optax.radam(LR)),
-    "lion": (lambda: jaxsched.lion(LR), lambda: optax.lion(LR)),
-    "lamb": (lambda: jaxsched.lamb(LR), lambda: optax.lamb(LR)),
-    "lars": (lambda: jaxsched.lars(LR), lambda: optax.lars(LR)),
-    "adan": (lambda: jaxsched.adan(LR), lambda: optax.adan(LR)),
-    "adadelta": (lambda: jaxsched.adadelta(LR), lambda: optax.adadelta(LR)),
-    "amsgrad": (lambda: jaxsched.amsgrad(LR), lambda: optax.amsgrad(LR)),
+    "adagrad": (lambda: jaxsched.adagrad(LR), optax.adagrad, {}),
+    "rmsprop": (lambda: jaxsched.rmsprop(LR), optax.rmsprop, {}),
+    "adamax": (lambda: jaxsched.adamax(LR), optax.adamax, {}),
+    "nadam": (lambda: jaxsched.nadam(LR), optax.nadam, {}),
+    "radam": (lambda: jaxsched.radam(LR), optax.radam, {}),
+    "lion": (lambda: jaxsched.lion(LR), optax.lion, {}),
+    "lamb": (lambda: jaxsched.lamb(LR), optax.lamb, {}),
+    "lars": (lambda: jaxsched.lars(LR), optax.lars, {}),
+    "adan": (lambda: jaxsched.adan(LR), optax.adan, {}),
+    "adadelta": (lambda: jaxsched.adadelta(LR), optax.adadelta, {}),
+    "amsgrad": (lambda: jaxsched.amsgrad(LR), optax.amsgrad, {}),
     # The many-leaf path: one packed buffer per dtype instead of one update per leaf.
-    "flat(adam)": (lambda: jaxsched.flat(jaxsched.adam(LR)), lambda: optax.adam(LR)),
+    "flat(adam)": (lambda: jaxsched.flat(jaxsched.adam(LR)), optax.adam, {}),
 }
+
+
+def contenders(name: str, inject: bool) -> list:
+    """Factories of the optimizers compared under ``name``: jaxsched's, optax's, and
+    with ``inject`` optax's under ``optax.inject_hyperparams``."""
+    ours, factory, kwargs = PAIRS[name]
+    makers = [ours, lambda: factory(LR, **kwargs)]
+    if inject:
+        makers.append(lambda: optax.inject_hyperparams(factory)(LR, **kwargs))
+    return makers
+
+
 QUICK = ("sgd", "momentum", "adam", "adamw", "lion")
 SHAPES = ((1, 1_000_000), (200, 20_000), (1000, 4_000))
 
@@ -104,29 +121,30 @@ def time_steps(compiled, params, state, grads, steps: int):
     return (time.perf_counter() - start) / steps, params, state
 
 
-def bench_pair(ours, theirs, params, steps: int, repeats: int):
-    """Interleaved compile and step medians: ((c_ours, c_theirs), (s_ours, s_theirs))."""
-    comp = {0: [], 1: []}
-    runs = {}
+def bench(makers, params, steps: int, repeats: int):
+    """Interleaved compile and step medians of each maker's optimizer (A B C A B C ...):
+    (compile seconds, step seconds, the last maker's final state)."""
+    count = len(makers)
+    comp = [[] for _ in makers]
+    runs = [None] * count
     for _ in range(max(repeats, 1)):
-        for i, make in ((0, ours), (1, theirs)):
+        for i, make in enumerate(makers):
             c, *run = compile_step(make(), params)
             comp[i].append(c)
             runs[i] = run
-    step_t = {0: [], 1: []}
-    for i in (0, 1):  # warm up
+    step_t = [[] for _ in makers]
+    for i in range(count):  # warm up
         compiled, p, s, g = runs[i]
         p, s = jax.block_until_ready(compiled(p, s, g))
         runs[i] = [compiled, p, s, g]
     for _ in range(repeats):
-        for i in (0, 1):
+        for i in range(count):
             compiled, p, s, g = runs[i]
             t, p, s = time_steps(compiled, p, s, g, steps)
             runs[i] = [compiled, p, s, g]
             step_t[i].append(t)
     med = lambda xs: float(np.median(xs))  # noqa: E731
-    state = runs[1][2]
-    return (med(comp[0]), med(comp[1])), (med(step_t[0]), med(step_t[1])), state
+    return [med(c) for c in comp], [med(t) for t in step_t], runs[1][2]
 
 
 def roofline(params, state, steps: int, repeats: int):
@@ -150,6 +168,11 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
+        "--inject",
+        action="store_true",
+        help="also time optax.inject_hyperparams(optax's factory) (js/inj columns)",
+    )
+    parser.add_argument(
         "--all",
         action="store_true",
         help="then run many_leaves.py, quantized.py and torch_adam.py",
@@ -166,6 +189,11 @@ def main(argv=None):
     head = (
         f"{'shape':>10s} {'optimizer':10s} {'compile s js/ox':>17s} {'ratio':>6s} "
         f"{'step ms js/ox':>17s} {'ratio':>6s} {'%roof js/ox':>12s}"
+        + (
+            f" {'inj compile s':>13s} {'js/inj':>6s} {'inj step ms':>11s} {'js/inj':>6s}"
+            if args.inject
+            else ""
+        )
     )
     print(head)
     # One throwaway compile, so that neither library pays JAX's first-compile setup.
@@ -173,15 +201,19 @@ def main(argv=None):
     for leaves, per in shapes:
         params = make_params(leaves, per)
         for name in names:
-            ours, theirs = PAIRS[name]
-            (c1, c2), (s1, s2), state = bench_pair(ours, theirs, params, args.steps, repeats)
+            makers = contenders(name, args.inject)
+            comp, step, state = bench(makers, params, args.steps, repeats)
+            (c1, c2), (s1, s2) = comp[:2], step[:2]
             roof = roofline(params, state, args.steps, repeats)
-            print(
+            line = (
                 f"{leaves:>4d}x{per:<5d} {name:10s} {c1:8.2f}/{c2:<8.2f} {c1 / c2:6.2f} "
                 f"{1e3 * s1:8.3f}/{1e3 * s2:<8.3f} {s1 / s2:6.2f} "
-                f"{100 * roof / s1:5.0f}/{100 * roof / s2:<5.0f}",
-                flush=True,
+                f"{100 * roof / s1:5.0f}/{100 * roof / s2:<5.0f}"
             )
+            if args.inject:
+                c3, s3 = comp[2], step[2]
+                line += f" {c3:13.2f} {c1 / c3:6.2f} {1e3 * s3:11.3f} {s1 / s3:6.2f}"
+            print(line, flush=True)
     if args.all:
         import many_leaves
         import quantized

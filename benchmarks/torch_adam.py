@@ -74,7 +74,7 @@ def torch_times(shape: tuple[int, int], steps: int, repeats: int) -> dict[str, f
 def main(argv=None):
     import jax
     import torch
-    from run import SHAPES, bench_pair, make_params
+    from run import SHAPES, bench, make_params
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
@@ -90,16 +90,12 @@ def main(argv=None):
     )
     for leaves, per in SHAPES:
         params = make_params(leaves, per)
-        _, (ours, theirs), _ = bench_pair(
-            lambda: jaxsched.adam(LR), lambda: optax.adam(LR), params, args.steps, args.repeats
-        )
-        _, (flat, _), _ = bench_pair(
-            lambda: jaxsched.flat(jaxsched.adam(LR)),
+        makers = [
+            lambda: jaxsched.adam(LR),
             lambda: optax.adam(LR),
-            params,
-            args.steps,
-            args.repeats,
-        )
+            lambda: jaxsched.flat(jaxsched.adam(LR)),
+        ]
+        _, (ours, theirs, flat), _ = bench(makers, params, args.steps, args.repeats)
         torch_ms = torch_times((leaves, per), args.steps, args.repeats)
         cells = " ".join(
             f"{'n/a':>9s}" if t is None else f"{1e3 * t:9.3f}" for t in torch_ms.values()

@@ -34,7 +34,6 @@ def test_repeated_names_are_qualified_by_their_path():
         "eps",
         "eps_root",
         "momentum",
-        "dampening",
     }
     assert float(hp["1/learning_rate"]) == np.float32(0.1)
 

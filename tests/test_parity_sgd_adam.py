@@ -6,6 +6,7 @@ code paths (for-loop, foreach, fused, differentiable) in turn. Keras's SGD, Adam
 AdamW are in test_parity_keras_optim with the other Keras optimizers.
 """
 
+import jax
 import keras
 import numpy as np
 import optax
@@ -82,6 +83,35 @@ def test_sgd_plans():
     assert ("momentum", "dampening") in plans and ("momentum", "nesterov") in plans
     assert ("weight_decay", "momentum", "dampening", "maximize") in plans
     assert ("weight_decay", "momentum", "nesterov", "maximize") in plans
+
+
+def test_no_dampening_is_dampening_zero_without_its_product():
+    """``dampening=None`` (the default) gives dampening 0's numbers bit for bit, keeps no
+    ``dampening`` in the state, and compiles no product with it into each leaf's loop."""
+    r = rng("dampening none")
+    lr, mom = uniform(r, 1e-2, 0.1), uniform(r, 0.1, 0.95)
+    note("draw", {"lr": lr, "momentum": mom})
+    problem = Problem(rng("dampening none", "p"))
+    (none, *_), (zero, *_) = jaxsched_trajectories(
+        [problem, problem], [jaxsched.sgd(lr, mom), jaxsched.sgd(lr, mom, dampening=0.0)]
+    )
+    for a, b in zip(none, zero, strict=True):
+        np.testing.assert_array_equal(a, b)
+    params = {"a": np.zeros(3, np.float32), "b": np.zeros(2, np.float32)}
+    assert "dampening" not in jaxsched.hyperparams(jaxsched.sgd(lr, mom).init(params))
+    assert "dampening" not in jaxsched.hyperparams(
+        jaxsched.torch.SGD(lr=lr, momentum=mom).init(params)
+    )
+
+    def multiplies(tx):
+        state = tx.init(params)
+        jaxpr = jax.make_jaxpr(lambda g, s: tx.update(g, s, params))(params, state)
+        return sum(e.primitive.name == "mul" for e in jaxpr.jaxpr.eqns)
+
+    # One product fewer per leaf (two leaves here).
+    assert multiplies(jaxsched.sgd(lr, mom, dampening=0.0)) - multiplies(
+        jaxsched.sgd(lr, mom)
+    ) == len(params)
 
 
 def test_native_adam_eps_root_against_optax(record_parity):

@@ -11,7 +11,6 @@ from .._validate import (
     NonNegative,
     OptionalNonNegative,
     OptionalUnitInterval,
-    UnitInterval,
 )
 from ..transforms._basic import descent
 from ..transforms._momentum import trace
@@ -21,7 +20,7 @@ from ..transforms._momentum import trace
 def sgd(
     learning_rate: NonNegative,
     momentum: OptionalUnitInterval = None,
-    dampening: UnitInterval = 0.0,
+    dampening: OptionalUnitInterval = None,
     nesterov: Flag = False,
     weight_decay: OptionalNonNegative = None,
     *,
@@ -40,7 +39,8 @@ def sgd(
     Args:
       learning_rate: >= 0, number, jax scalar or schedule.
       momentum: in [0, 1], or None for plain SGD (no buffer in the state).
-      dampening: in [0, 1]; only with a momentum.
+      dampening: in [0, 1], or None for none (torch's default 0 gives the same
+        numbers; None keeps a product out of every leaf's loop); only with a momentum.
       nesterov: Nesterov momentum; needs ``momentum``.
       weight_decay: coupled L2 coefficient, >= 0, or None for none (then ``update``
         needs no ``params``).
@@ -59,7 +59,7 @@ def sgd(
       >>> params = jnp.array([1.0])
       >>> u, state = tx.update(jnp.array([2.0]), tx.init(params))
       >>> print(u, sorted(jaxsched.hyperparams(state)))
-      [-0.2] ['dampening', 'learning_rate', 'momentum']
+      [-0.2] ['learning_rate', 'momentum']
 
     References:
       Robbins & Monro 1951; ``torch.optim.SGD``; ``optax.sgd``.

@@ -63,7 +63,7 @@ def SGD(
 
     Args:
       lr: >= 0; number, jax scalar or schedule (state key ``learning_rate``).
-      momentum, dampening: in [0, 1] (``momentum``, ``dampening``).
+      momentum, dampening: in [0, 1] (``momentum``, ``dampening``, absent when 0).
       weight_decay: coupled L2 coefficient, >= 0 (``weight_decay``, absent when 0).
       nesterov: Nesterov momentum; needs a momentum and zero dampening, as in torch.
       maximize: ascend instead of descend.
@@ -87,8 +87,8 @@ def SGD(
       ``torch.optim.SGD``.
     """
     del foreach, differentiable, fused
-    momentum = none_if_zero(momentum)
-    if nesterov and (momentum is None or none_if_zero(dampening) is not None):
+    momentum, dampening = none_if_zero(momentum), none_if_zero(dampening)
+    if nesterov and (momentum is None or dampening is not None):
         raise ValueError("nesterov=True requires a momentum and zero dampening, as in torch")
     return sgd(lr, momentum, dampening, nesterov, none_if_zero(weight_decay), maximize=maximize)
 

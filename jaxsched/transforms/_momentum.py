@@ -18,7 +18,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import block
-from .._validate import Flag, FloatDtype, UnitInterval
+from .._validate import Flag, FloatDtype, OptionalUnitInterval, UnitInterval
 
 
 class TraceState(NamedTuple):
@@ -29,7 +29,7 @@ class TraceState(NamedTuple):
 @block
 def trace(
     momentum: UnitInterval,
-    dampening: UnitInterval = 0.0,
+    dampening: OptionalUnitInterval = None,
     *,
     nesterov: Flag = False,
     zero_init: Flag = False,
@@ -46,13 +46,15 @@ def trace(
 
     Args:
       momentum: in [0, 1]; number, jax scalar or schedule (``"momentum"`` in the state).
-      dampening: in [0, 1] (``"dampening"``).
+      dampening: in [0, 1] (``"dampening"``), or None for none: ``b <- momentum * b +
+        u``, the numbers of dampening 0 without its product in every leaf's loop (a
+        runtime scalar there costs compile time per leaf).
       nesterov: Nesterov momentum (Sutskever et al. 2013, torch's form).
       zero_init: start the buffer at zero instead of copying the first update.
       dtype: dtype of the buffer; default the update dtype promoted to float32.
 
     Returns:
-      A transformation with ``momentum`` and ``dampening`` in its state.
+      A transformation with ``momentum`` (and ``dampening`` when given) in its state.
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
@@ -73,13 +75,19 @@ def trace(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.trace, updates)
-        # torch's undamped first step as a scalar: the buffer is still zero then, so
-        # momentum * 0 + 1 * g is g exactly, and no per-leaf select is compiled.
-        first = jnp.logical_and(state.count == 0, not zero_init)
-        rest = jnp.where(first, 1.0, 1 - dampening)
+        if dampening is None:
+            # The buffer starts at zero, so the first update gives b = u exactly.
+            def step(g, buf):
+                return (momentum * buf + g).astype(buf.dtype)
 
-        def step(g, buf):
-            return (momentum * buf + rest * g).astype(buf.dtype)
+        else:
+            # torch's undamped first step as a scalar: the buffer is still zero then, so
+            # momentum * 0 + 1 * g is g exactly, and no per-leaf select is compiled.
+            first = jnp.logical_and(state.count == 0, not zero_init)
+            rest = jnp.where(first, 1.0, 1 - dampening)
+
+            def step(g, buf):
+                return (momentum * buf + rest * g).astype(buf.dtype)
 
         buf = jax.tree.map(step, updates, state.trace)
         out = jax.tree.map(lambda g, b: g + momentum * b, updates, buf) if nesterov else buf
