@@ -50,7 +50,8 @@ def trace(
         u``, the numbers of dampening 0 without its product in every leaf's loop (a
         runtime scalar there costs compile time per leaf).
       nesterov: Nesterov momentum (Sutskever et al. 2013, torch's form).
-      zero_init: start the buffer at zero instead of copying the first update.
+      zero_init: start the buffer at zero instead of copying the first update (the
+        same without dampening).
       dtype: dtype of the buffer; default the update dtype promoted to float32.
 
     Returns:
