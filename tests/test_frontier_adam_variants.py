@@ -633,7 +633,7 @@ def test_bad_arguments_are_refused_at_construction(make, error, match):
 
 NATIVE_KEYS = {
     "adopt": ["b1", "b2", "clip", "eps", "learning_rate"],
-    "ademamix": ["alpha", "b1", "b2", "b3", "eps", "eps_root", "learning_rate"],
+    "ademamix": ["alpha", "b1", "b2", "b3", "eps", "learning_rate"],
     "mars": ["b1", "b2", "eps", "gamma", "learning_rate"],
     "adan": ["b1", "b2", "b3", "eps", "learning_rate"],
 }
@@ -654,7 +654,7 @@ def test_flavors_report_native_names():
     params = {"w": jnp.ones((2, 3)), "b": jnp.zeros(3)}
     expected = {
         "ADOPT": ["b1", "b2", "clip", "eps", "learning_rate"],
-        "AdEMAMix": ["alpha", "b1", "b2", "b3", "eps", "eps_root", "learning_rate"],
+        "AdEMAMix": ["alpha", "b1", "b2", "b3", "eps", "learning_rate"],
         "Adan": ["b1", "b2", "b3", "eps", "learning_rate"],
         "Lamb": ["b1", "b2", "eps", "learning_rate", "max_param_norm", "trust_eps"],
         "LARS": ["dampening", "eps", "learning_rate", "momentum", "trust_coefficient"],

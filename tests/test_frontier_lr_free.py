@@ -642,7 +642,6 @@ def test_hyperparameter_keys():
             "b2",
             "decoupling_c",
             "eps",
-            "eps_root",
             "learning_rate",
             "r",
             "weight_decay",

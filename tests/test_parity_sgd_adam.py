@@ -85,33 +85,63 @@ def test_sgd_plans():
     assert ("weight_decay", "momentum", "nesterov", "maximize") in plans
 
 
-def test_no_dampening_is_dampening_zero_without_its_product():
-    """``dampening=None`` (the default) gives dampening 0's numbers bit for bit, keeps no
-    ``dampening`` in the state, and compiles no product with it into each leaf's loop."""
-    r = rng("dampening none")
-    lr, mom = uniform(r, 1e-2, 0.1), uniform(r, 0.1, 0.95)
-    note("draw", {"lr": lr, "momentum": mom})
-    problem = Problem(rng("dampening none", "p"))
-    (none, *_), (zero, *_) = jaxsched_trajectories(
-        [problem, problem], [jaxsched.sgd(lr, mom), jaxsched.sgd(lr, mom, dampening=0.0)]
-    )
-    for a, b in zip(none, zero, strict=True):
-        np.testing.assert_array_equal(a, b)
-    params = {"a": np.zeros(3, np.float32), "b": np.zeros(2, np.float32)}
-    assert "dampening" not in jaxsched.hyperparams(jaxsched.sgd(lr, mom).init(params))
-    assert "dampening" not in jaxsched.hyperparams(
-        jaxsched.torch.SGD(lr=lr, momentum=mom).init(params)
-    )
+# Terms off by default, None rather than 0: (optimizer without the term, with it at 0,
+# its name, the primitive it adds to every leaf's loop).
+OFF_BY_NONE = {
+    "dampening": (
+        lambda lr: jaxsched.sgd(lr, 0.9),
+        lambda lr: jaxsched.sgd(lr, 0.9, dampening=0.0),
+        "mul",
+    ),
+    "eps_root": (
+        lambda lr: jaxsched.adam(lr),
+        lambda lr: jaxsched.adam(lr, eps_root=0.0),
+        "add",
+    ),
+    "eps_root of AdEMAMix": (
+        lambda lr: jaxsched.ademamix(lr),
+        lambda lr: jaxsched.ademamix(lr, eps_root=0.0),
+        "add",
+    ),
+    "eps_root of schedule-free AdamW": (
+        lambda lr: jaxsched.schedule_free_adamw(lr),
+        lambda lr: jaxsched.schedule_free_adamw(lr, eps_root=0.0),
+        "add",
+    ),
+}
 
-    def multiplies(tx):
+
+@pytest.mark.parametrize("term", OFF_BY_NONE)
+def test_terms_off_by_none_are_zero_without_their_operation(term):
+    """A term left as None gives the numbers of 0 bit for bit, keeps no entry in the
+    state, and compiles no operation with it into each leaf's loop."""
+    without, zero, primitive = OFF_BY_NONE[term]
+    name = term.split()[0]
+    r = rng("off by none", term)
+    lr = uniform(r, 1e-3, 0.1)
+    note("draw", {"lr": lr})
+    problem = Problem(rng("off by none", term, "p"))
+    (none, *_), (zeros, *_) = jaxsched_trajectories([problem, problem], [without(lr), zero(lr)])
+    for a, b in zip(none, zeros, strict=True):
+        np.testing.assert_array_equal(a, b)
+    params = {"a": np.full(3, 0.5, np.float32), "b": np.full(2, -0.5, np.float32)}
+    assert name not in jaxsched.hyperparams(without(lr).init(params))
+    assert name in jaxsched.hyperparams(zero(lr).init(params))
+
+    def count(tx):
         state = tx.init(params)
         jaxpr = jax.make_jaxpr(lambda g, s: tx.update(g, s, params))(params, state)
-        return sum(e.primitive.name == "mul" for e in jaxpr.jaxpr.eqns)
+        return sum(e.primitive.name == primitive for e in jaxpr.jaxpr.eqns)
 
-    # One product fewer per leaf (two leaves here).
-    assert multiplies(jaxsched.sgd(lr, mom, dampening=0.0)) - multiplies(
-        jaxsched.sgd(lr, mom)
-    ) == len(params)
+    # One operation fewer per leaf (two leaves here).
+    assert count(zero(lr)) - count(without(lr)) == len(params)
+
+
+def test_torch_sgd_keeps_no_zero_dampening():
+    params = {"a": np.zeros(3, np.float32)}
+    assert "dampening" not in jaxsched.hyperparams(jaxsched.torch.SGD(momentum=0.9).init(params))
+    state = jaxsched.torch.SGD(momentum=0.9, dampening=0.5).init(params)
+    assert float(jaxsched.hyperparams(state)["dampening"]) == 0.5
 
 
 def test_native_adam_eps_root_against_optax(record_parity):

@@ -183,7 +183,7 @@ def test_flavors_are_the_natives():
     keys = [
         ["b1", "b2", "learning_rate", "weight_decay"],
         ["b1", "b2", "eps", "learning_rate", "slow_step_size", "threshold", "weight_decay"],
-        ["b1", "b2", "eps", "eps_root", "learning_rate", "slow_step_size"],
+        ["b1", "b2", "eps", "learning_rate", "slow_step_size"],
     ]
     problem = Problem(rng("natives", "problem"), steps=20)
     got = jaxsched_trajectories([problem] * 6, [tx for pair in pairs for tx in pair])

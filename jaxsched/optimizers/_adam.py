@@ -16,7 +16,7 @@ def adam(
     b1: Decay = 0.9,
     b2: Decay = 0.999,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     weight_decay: OptionalNonNegative = None,
     *,
     decoupled: Flag = False,
@@ -54,7 +54,7 @@ def adam(
       >>> print(jaxsched.apply_updates(params, u))
       [ 0.9 -0.9]
       >>> sorted(jaxsched.hyperparams(state))
-      ['b1', 'b2', 'eps', 'eps_root', 'learning_rate']
+      ['b1', 'b2', 'eps', 'learning_rate']
 
     References:
       Kingma & Ba 2015; ``torch.optim.Adam``; ``optax.adam``.

@@ -132,7 +132,7 @@ def ademamix(
     b3: Decay = 0.9999,
     alpha: NonNegative = 5.0,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     weight_decay: OptionalNonNegative = None,
     *,
     alpha_warmup: Warmup = None,

@@ -159,7 +159,7 @@ def muon(
       [[-0.00558594 -0.00558594 -0.00558594]
        [-0.00558594 -0.00558594 -0.00558594]]
       >>> print(*sorted(jaxsched.hyperparams(state)))
-      b1 b2 eps eps_root fallback/eps fallback/learning_rate learning_rate momentum
+      b1 b2 eps fallback/eps fallback/learning_rate learning_rate momentum
 
     References:
       Jordan et al. 2024, "Muon: An optimizer for hidden layers in neural networks"

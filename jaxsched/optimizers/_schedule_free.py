@@ -93,7 +93,7 @@ def schedule_free_adamw(
     b1: OpenUnit = 0.9,
     b2: Decay = 0.999,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     weight_decay: OptionalNonNegative = None,
     r: NonNegative = 0.0,
     weight_lr_power: NonNegative = 2.0,

@@ -19,7 +19,7 @@ from .._base import (
 )
 from .._hyper import block
 from .._math import bias_corrections, update_moment
-from .._validate import Decay, Flag, FloatDtype, NonNegative
+from .._validate import Decay, Flag, FloatDtype, NonNegative, OptionalNonNegative
 
 
 class ScaleByAdamState(NamedTuple):
@@ -34,7 +34,7 @@ def scale_by_adam(
     b1: Decay = 0.9,
     b2: Decay = 0.999,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     *,
     epsilon_hat: Flag = False,
     amsgrad: Flag = False,
@@ -58,13 +58,15 @@ def scale_by_adam(
     Args:
       b1, b2: decay rates in [0, 1) (state keys ``"b1"``, ``"b2"``).
       eps: added to the denominator, >= 0 (``"eps"``).
-      eps_root: added inside the square root, >= 0 (``"eps_root"``).
+      eps_root: added inside the square root, >= 0 (``"eps_root"``), or None for none
+        (the numbers of 0, without a sum in every leaf's loop).
       epsilon_hat: Keras's placement of eps (see above).
       amsgrad: use the running maximum of ``v``.
       mu_dtype, nu_dtype: moment dtypes; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with ``b1``, ``b2``, ``eps``, ``eps_root`` in its state.
+      A transformation with ``b1``, ``b2``, ``eps`` (and ``eps_root`` when given) in its
+      state.
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
@@ -99,10 +101,11 @@ def scale_by_adam(
                 return step_size * m / (jnp.sqrt(v) + eps)
         else:
             # Scalars hoisted out of the per-leaf function (same values, fewer ops).
-            shift, root_bc2 = eps_root * bc2, jnp.sqrt(bc2)
+            root_bc2 = jnp.sqrt(bc2)
+            shift = None if eps_root is None else eps_root * bc2
 
             def direction(m, v):
-                return (m / bc1) / (jnp.sqrt(v + shift) / root_bc2 + eps)
+                return (m / bc1) / (jnp.sqrt(v if shift is None else v + shift) / root_bc2 + eps)
 
         out = jax.tree.map(direction, mu, nu_max if amsgrad else nu)
         new_state = ScaleByAdamState(safe_increment(state.count), mu, nu, nu_max)

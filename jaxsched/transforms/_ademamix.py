@@ -19,7 +19,7 @@ from .._base import (
 )
 from .._hyper import block
 from .._math import bias_corrections, update_moment
-from .._validate import Decay, FloatDtype, NonNegative, Real
+from .._validate import Decay, FloatDtype, NonNegative, OptionalNonNegative, Real
 
 Warmup = Annotated[
     float | None, Real(low=0.0, low_open=True, schedule=False, optional=True, concrete=True)
@@ -62,7 +62,7 @@ def scale_by_ademamix(
     b3: Decay = 0.9999,
     alpha: NonNegative = 5.0,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     *,
     alpha_warmup: Warmup = None,
     b3_warmup: Warmup = None,
@@ -88,14 +88,15 @@ def scale_by_ademamix(
         average, in [0, 1) (state keys ``"b1"``, ``"b2"``, ``"b3"``).
       alpha: weight of the slow average, >= 0 (``"alpha"``).
       eps: added to the denominator, >= 0 (``"eps"``).
-      eps_root: added inside the square root, >= 0 (``"eps_root"``).
+      eps_root: added inside the square root, >= 0 (``"eps_root"``), or None for none
+        (the numbers of 0, without a sum in every leaf's loop).
       alpha_warmup, b3_warmup: warmup lengths in steps, > 0, or None for none.
       mu_dtype, nu_dtype: dtypes of the averages and of ``v``; default the parameter
         dtype promoted to float32.
 
     Returns:
-      A transformation with ``b1``, ``b2``, ``b3``, ``alpha``, ``eps``, ``eps_root`` in
-      its state.
+      A transformation with ``b1``, ``b2``, ``b3``, ``alpha``, ``eps`` (and ``eps_root``
+      when given) in its state.
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
@@ -124,10 +125,11 @@ def scale_by_ademamix(
         nu = update_moment(updates, state.nu, b2, 2)
         mu_slow = update_moment(updates, state.mu_slow, slow_decay, 1)
         bc1, bc2 = bias_corrections(b1, b2, state.count)
+        shift = None if eps_root is None else eps_root * bc2
 
         def direction(m1, m2, v):
             return (m1 / bc1 + slow_weight * m2) / (
-                jnp.sqrt(v + eps_root * bc2) / jnp.sqrt(bc2) + eps
+                jnp.sqrt(v if shift is None else v + shift) / jnp.sqrt(bc2) + eps
             )
 
         out = jax.tree.map(direction, mu, mu_slow, nu)

@@ -27,7 +27,16 @@ from .._base import (
 )
 from .._hyper import block
 from .._math import accurate_bias_correction, update_moment
-from .._validate import CallableSpec, Count, Decay, Flag, FloatDtype, NonNegative, Real
+from .._validate import (
+    CallableSpec,
+    Count,
+    Decay,
+    Flag,
+    FloatDtype,
+    NonNegative,
+    OptionalNonNegative,
+    Real,
+)
 
 OpenUnit = Annotated[ScalarOrSchedule, Real(0.0, 1.0, low_open=True, high_open=True)]
 OptionalPositive = Annotated[ScalarOrSchedule | None, Real(low=0.0, low_open=True, optional=True)]
@@ -96,7 +105,7 @@ class ScaleByCorrectedRmsState(NamedTuple):
 def scale_by_corrected_rms(
     b2: Decay = 0.999,
     eps: NonNegative = 1e-8,
-    eps_root: NonNegative = 0.0,
+    eps_root: OptionalNonNegative = None,
     *,
     amsgrad: Flag = False,
     rectified: Flag = False,
@@ -115,13 +124,14 @@ def scale_by_corrected_rms(
     Args:
       b2: decay rate in [0, 1) (state key ``"b2"``).
       eps: added to the root, >= 0 (``"eps"``).
-      eps_root: added under the root, >= 0 (``"eps_root"``).
+      eps_root: added under the root, >= 0 (``"eps_root"``), or None for none (the
+        numbers of 0, without a sum in every leaf's loop).
       amsgrad: use the running maximum of the corrected second moment.
       rectified: no normalisation before RAdam's rectification starts.
       nu_dtype: dtype of ``v``; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with ``b2``, ``eps`` and ``eps_root`` in its state, and a
+      A transformation with ``b2``, ``eps`` (and ``eps_root`` when given) in its state, and a
       :class:`ScaleByCorrectedRmsState` inside.
 
     Example:
@@ -152,7 +162,8 @@ def scale_by_corrected_rms(
         normalise = rectification(b2, state.count)[0] if rectified else True
 
         def scaled(g, v):
-            return jnp.where(normalise, g / (jnp.sqrt(v + eps_root) + eps), g)
+            root = jnp.sqrt(v if eps_root is None else v + eps_root)
+            return jnp.where(normalise, g / (root + eps), g)
 
         out = jax.tree.map(scaled, updates, nu_max if amsgrad else corrected)
         new_state = ScaleByCorrectedRmsState(safe_increment(state.count), nu, nu_max)
