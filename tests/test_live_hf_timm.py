@@ -47,13 +47,17 @@ def evaluate(schedule, steps: int) -> np.ndarray:
     return np.asarray(jax.jit(jax.vmap(schedule))(jnp.arange(steps)), np.float64)
 
 
-def check(name, got, want, scale, record_parity, rtol=1e-5):
-    """Every step agrees to ``rtol`` (float32 against float64) plus 1e-6 of the peak."""
-    bad = ~np.isclose(got, want, rtol=rtol, atol=1e-6 * scale)
-    first = int(np.argmax(bad)) if bad.any() else None
-    np.testing.assert_allclose(
-        got, want, rtol=rtol, atol=1e-6 * scale, err_msg=f"{name}: first differs at step {first}"
-    )
+def check(name, got, want, scale, record_parity, rtol=1e-5, atol=0.0):
+    """Every step agrees to ``rtol`` (float32 against float64) plus 1e-6 of the peak
+    plus ``atol`` (a number, or one per step)."""
+    atol = np.broadcast_to(1e-6 * scale + np.asarray(atol), np.shape(got))
+    bad = ~np.isclose(got, want, rtol=rtol, atol=atol)
+    if bad.any():
+        t = int(np.argmax(bad))
+        raise AssertionError(
+            f"{name}: {bad.sum()} of {bad.size} steps differ, first at step {t}: "
+            f"{got[t]!r} against {want[t]!r} (rtol {rtol}, atol {atol[t]:.3g})"
+        )
     record_parity(name, float(np.max(np.abs(got - want)) / scale))
 
 
@@ -161,7 +165,28 @@ def test_hugging_face_schedule(name, draw, record_parity):
     note(name, kw)
     steps = total + 40  # past the end too: HF's cosines are not clamped there
     want = hf_values(name, lr, steps, **kw)
-    check(f"HF {name}", evaluate(ours, steps), want, lr, record_parity)
+    check(
+        f"HF {name}",
+        evaluate(ours, steps),
+        want,
+        lr,
+        record_parity,
+        atol=_phase_error(name, lr, kw, steps),
+    )
+
+
+def _phase_error(name, lr, kw, steps):
+    """What float32 allows in HF's cosines, per step: their phase ``2 pi num_cycles
+    (t - warmup) / (total - warmup)`` grows without bound past the end (40 cycles past a
+    one-step decay), and rounding ``num_cycles`` and the product to float32 moves it by
+    about ``phase * 2^-24``, the value by up to ``lr / 2`` times that; this allows four
+    times that. Found by a draw with a one-step decay, 0.77 cycles: the phase reached
+    190 rad and the value at step 53 differed by 2e-5 of itself."""
+    if not name.startswith("get_cosine"):
+        return 0.0
+    w, total = kw["num_warmup_steps"], kw["num_training_steps"]
+    progress = np.maximum(np.arange(steps) - w, 0) / max(1, total - w)
+    return lr * 2 * np.pi * kw["num_cycles"] * progress * 2.0**-23
 
 
 @pytest.mark.parametrize(
