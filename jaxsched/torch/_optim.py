@@ -117,7 +117,7 @@ def Adam(
     Args:
       lr: >= 0; number, jax scalar or schedule (state key ``learning_rate``).
       betas: ``(b1, b2)``, each in [0, 1) (``b1``, ``b2``).
-      eps: >= 0 (``eps``; ``eps_root`` is 0).
+      eps: >= 0 (``eps``; torch has no ``eps_root``).
       weight_decay: >= 0 (``weight_decay``, absent when 0).
       amsgrad: AMSGrad (Reddi et al. 2018).
       maximize: ascend instead of descend.
