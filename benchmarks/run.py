@@ -30,9 +30,9 @@ import optax
 import jaxsched
 
 LR = 1e-3
-# name: (jaxsched's optimizer, optax's factory and its arguments). The optax side is
-# built as ``factory(**kwargs)`` and, with ``--inject``, also as
-# ``optax.inject_hyperparams(factory)(**kwargs)``: the same rule with its
+# name: (jaxsched's optimizer, optax's factory, its arguments after the learning rate).
+# The optax side is built as ``factory(LR, **kwargs)`` and, with ``--inject``, also as
+# ``optax.inject_hyperparams(factory)(LR, **kwargs)``: the same rule with its
 # hyperparameters as runtime state, as jaxsched holds them.
 PAIRS = {
     "sgd": (lambda: jaxsched.sgd(LR), optax.sgd, {}),
@@ -123,7 +123,8 @@ def time_steps(compiled, params, state, grads, steps: int):
 
 def bench(makers, params, steps: int, repeats: int):
     """Interleaved compile and step medians of each maker's optimizer (A B C A B C ...):
-    (compile seconds, step seconds, the last maker's final state)."""
+    (compile seconds, step seconds, the second maker's final state, which ``main``'s
+    roofline copies)."""
     count = len(makers)
     comp = [[] for _ in makers]
     runs = [None] * count
