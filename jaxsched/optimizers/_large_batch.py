@@ -15,7 +15,6 @@ from .._validate import (
     NonNegative,
     OptionalNonNegative,
     OptionalUnitInterval,
-    UnitInterval,
 )
 from ..transforms._basic import add_decayed_weights, descent, negate, scale_by_learning_rate
 from ..transforms._cautious import cautious as cautious_mask
@@ -138,7 +137,7 @@ def lars(
     trust_coefficient: NonNegative = 1e-3,
     eps: NonNegative = 0.0,
     momentum: OptionalUnitInterval = 0.9,
-    dampening: UnitInterval = 0.0,
+    dampening: OptionalUnitInterval = None,
     *,
     nesterov: Flag = False,
     weight_decay_mask: Mask = None,
@@ -161,7 +160,7 @@ def lars(
       trust_coefficient: LARS's ``eta``, >= 0.
       eps: added to the ratio's denominator, >= 0.
       momentum: in [0, 1], or None for none (no buffer).
-      dampening: in [0, 1].
+      dampening: in [0, 1], or None for none (the numbers of 0).
       nesterov: Nesterov momentum.
       weight_decay_mask, trust_ratio_mask: which leaves get the decay, the ratio (the
         others a plain step); pytrees of bools or functions of the params, None for all.
