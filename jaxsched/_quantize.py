@@ -207,6 +207,11 @@ def quantize_blockwise(x: Array, block_size: int) -> QuantizedArray:
     return QuantizedArray(_unblock(codes, x), absmax, signed)
 
 
+# One program per shape, so that an eager ``init`` does not dispatch (and, on a mesh,
+# compile) each of the encoding's operations on its own; under ``jit`` it is inlined.
+_quantize_compiled = jax.jit(quantize_blockwise, static_argnums=1)
+
+
 def _decode(codes: Array, signed: Array) -> Array:
     """The map values of ``codes`` (``[blocks, size]`` ints), arithmetic inverse of
     :func:`_encode` (a table lookup with sharded indices fails on an Explicit mesh and
@@ -382,7 +387,7 @@ def quantized_state(
 
     def store(x, key, i):
         if bits == 8:
-            return quantize_blockwise(x, block_size)
+            return _quantize_compiled(x, block_size)
         if rounding == "stochastic":  # independent random bits for each moment
             return Bfloat16Array(stochastic_round_bf16(x, jax.random.fold_in(key, i)))
         return Bfloat16Array(jnp.asarray(x).astype(jnp.bfloat16))
