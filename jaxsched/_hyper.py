@@ -58,7 +58,9 @@ class HyperparamsState(NamedTuple):
     """State of :func:`with_hyperparams`.
 
     Attributes:
-      count: int32 number of updates done (saturating); the schedule step of the next update.
+      count: int32 number of updates done (saturating), the step the schedules see at the
+        next update; None where no hyperparameter follows a schedule (nothing reads it,
+        and a counter costs a kernel of its own in every step).
       hyperparams: name -> float32 value. For a constant, the value in force; for a
         scheduled hyperparameter, the value applied by the most recent update (before
         any update, the value the first update will use).
@@ -67,7 +69,7 @@ class HyperparamsState(NamedTuple):
       inner_state: the state of the wrapped transformation.
     """
 
-    count: Array
+    count: Array | None
     hyperparams: dict[str, Array]
     schedule_states: dict[str, PyTree]
     inner_state: PyTree
@@ -128,7 +130,9 @@ def with_hyperparams(
         values = {k: distinct_buffers(v, seen) for k, v in values.items()}
         sched_states = distinct_buffers(sched_states, seen)
         inner_state = distinct_buffers(inner_state, seen)
-        return HyperparamsState(zero_count(), values, sched_states, inner_state)
+        return HyperparamsState(
+            zero_count() if scheduled else None, values, sched_states, inner_state
+        )
 
     # Built once now, so that the factory's own checks (options that need each other)
     # fail at construction rather than at the first init.
@@ -145,7 +149,8 @@ def with_hyperparams(
             )
         inner = optax.with_extra_args_support(_build(factory, values))
         updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
-        new_state = HyperparamsState(safe_increment(state.count), values, sched_states, inner_state)
+        count = safe_increment(state.count) if scheduled else None
+        new_state = HyperparamsState(count, values, sched_states, inner_state)
         return updates, new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

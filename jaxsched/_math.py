@@ -27,13 +27,17 @@ def update_moment(updates: PyTree, moments: PyTree, decay: Any, order: int) -> P
     return jax.tree.map(ema, moments, updates)
 
 
-def bias_correction(decay: Any, count: Array) -> Array:
-    """``1 - decay^t`` in float32 for the 1-based step ``t = count + 1``."""
-    t = count.astype(jnp.float32) + 1
-    return 1 - jnp.asarray(decay, jnp.float32) ** t
+def bias_correction(decay: Any, step: Array) -> Array:
+    """``1 - decay^t`` in float32 at the 1-based int32 step ``t``.
+
+    Rules pass the count after this update's increment (``safe_increment(state.count)``,
+    as optax does): read only there, the old count is not live when its donated buffer
+    receives the new one, and XLA needs no copy of it (a kernel of its own).
+    """
+    return 1 - jnp.asarray(decay, jnp.float32) ** step.astype(jnp.float32)
 
 
-def accurate_bias_correction(decay: Any, count: Array) -> Array:
+def accurate_bias_correction(decay: Any, step: Array) -> Array:
     """:func:`bias_correction` to a few ulps also for ``decay`` near 1.
 
     ``1 - decay ** t`` loses digits there (five at ``1 - decay = 1e-3``, ``t = 5``), as
@@ -41,10 +45,10 @@ def accurate_bias_correction(decay: Any, count: Array) -> Array:
     and ``-expm1(t * log1p(-(1 - decay)))`` keeps the rest. Where the references
     themselves compute in float32 (Keras), :func:`bias_correction` is theirs.
     """
-    t = count.astype(jnp.float32) + 1
+    t = step.astype(jnp.float32)
     return -jnp.expm1(t * jnp.log1p(-(1 - jnp.asarray(decay, jnp.float32))))
 
 
-def bias_corrections(b1: Any, b2: Any, count: Array) -> tuple[Array, Array]:
-    """``(1 - b1^t, 1 - b2^t)`` in float32 for the 1-based step ``t = count + 1``."""
-    return bias_correction(b1, count), bias_correction(b2, count)
+def bias_corrections(b1: Any, b2: Any, step: Array) -> tuple[Array, Array]:
+    """``(1 - b1^t, 1 - b2^t)`` in float32 at the 1-based int32 step ``t``."""
+    return bias_correction(b1, step), bias_correction(b2, step)

@@ -124,7 +124,7 @@ def zero_sharding(state: _Any, mesh: _Mesh, axis: str = "data") -> _Any:
       >>> mesh = jax.make_mesh((1,), ("data",))
       >>> state = jaxsched.adam(1e-3).init({"w": jnp.zeros((4, 6))})
       >>> shardings = jaxsched.zero_sharding(state, mesh, "data")
-      >>> print(shardings.inner_state[0].mu["w"].spec, shardings.count.spec)
+      >>> print(shardings.inner_state[0].mu["w"].spec, shardings.inner_state[0].count.spec)
       P(None, 'data') P()
       >>> state = jax.device_put(state, shardings)
 

@@ -58,7 +58,7 @@ def test_counter_saturates_instead_of_wrapping():
     top = jnp.iinfo(jnp.int32).max
     assert int(safe_increment(jnp.int32(top - 1))) == top
     assert int(safe_increment(jnp.int32(top))) == top
-    tx = jaxsched.adam(1e-3)
+    tx = jaxsched.adam(optax.constant_schedule(1e-3))  # scheduled: the wrapper counts too
     state = tx.init(PARAMS)
     adam_state = state.inner_state[0]
     state = state._replace(
@@ -68,6 +68,53 @@ def test_counter_saturates_instead_of_wrapping():
     assert int(state.count) == top
     assert int(state.inner_state[0].count) == top
     assert all(bool(jnp.all(jnp.isfinite(u))) for u in jax.tree.leaves(updates))
+
+
+def _counters(state) -> dict[str, int]:
+    return {
+        jax.tree_util.keystr(path): int(leaf)
+        for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]
+        if jax.tree_util.keystr(path).endswith(".count")
+    }
+
+
+@pytest.mark.parametrize(
+    "make, after_two",
+    [
+        # Nothing reads a step count: none is kept (each costs a kernel per step).
+        (lambda: jaxsched.sgd(0.1, 0.9), {}),
+        (lambda: jaxsched.adagrad(0.1), {}),
+        (lambda: jaxsched.torch.Adagrad(lr_decay=0.0), {}),
+        # Read by a schedule, dampening's undamped first step, lr_decay, a bias correction.
+        (lambda: jaxsched.sgd(optax.linear_schedule(0.1, 0.0, 10)), {".count": 2}),
+        (lambda: jaxsched.sgd(0.1, 0.9, dampening=0.1), {".inner_state[0].count": 2}),
+        (lambda: jaxsched.adagrad(0.1, lr_decay=0.1), {".inner_state[0].count": 2}),
+        (lambda: jaxsched.adam(0.1), {".inner_state[0].count": 2}),
+    ],
+)
+def test_step_counters_only_where_something_reads_them(make, after_two):
+    tx = make()
+    state = tx.init(PARAMS)
+    assert _counters(state) == dict.fromkeys(after_two, 0)
+    for _ in range(2):
+        _, state = tx.update(_grads(PARAMS), state, PARAMS)
+    assert _counters(state) == after_two
+
+
+def test_adam_step_compiles_without_a_copy_of_its_counter():
+    """The bias corrections read the incremented count: had they read the old one, XLA
+    would copy it before the donated buffer takes the new one (a kernel of its own)."""
+    tx = jaxsched.adam(1e-3)
+    params = {"w": jnp.zeros(8)}
+
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
+    entry = compiled.compile().as_text().split("ENTRY", 1)[1]
+    assert "s32[] fusion(" in entry  # the counter's increment is there
+    assert " copy(" not in entry
 
 
 def _minimise(tx, loss, x0, steps):

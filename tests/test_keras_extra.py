@@ -509,7 +509,7 @@ def test_legacy_decay_divides_a_schedule():
 
 
 def test_accumulation_updates_every_n_calls_and_keeps_the_step_count():
-    tx = jaxsched.keras.Adam(0.1, gradient_accumulation_steps=3)
+    tx = jaxsched.keras.Adam(optax.constant_schedule(0.1), gradient_accumulation_steps=3)
     params = jnp.zeros(1)
     state = tx.init(params)
     outs = []

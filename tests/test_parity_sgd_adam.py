@@ -108,6 +108,11 @@ OFF_BY_NONE = {
         lambda lr: jaxsched.schedule_free_adamw(lr, eps_root=0.0),
         "add",
     ),
+    "lr_decay": (
+        lambda lr: jaxsched.adagrad(lr),
+        lambda lr: jaxsched.adagrad(lr, lr_decay=0.0),
+        "div",
+    ),
 }
 
 
@@ -137,11 +142,17 @@ def test_terms_off_by_none_are_zero_without_their_operation(term):
     assert count(zero(lr)) - count(without(lr)) == len(params)
 
 
-def test_torch_sgd_keeps_no_zero_dampening():
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda value: jaxsched.torch.SGD(momentum=0.9, dampening=value), "dampening"),
+        (lambda value: jaxsched.torch.Adagrad(lr_decay=value), "lr_decay"),
+    ],
+)
+def test_torch_flavors_keep_no_zero_terms(make, name):
     params = {"a": np.zeros(3, np.float32)}
-    assert "dampening" not in jaxsched.hyperparams(jaxsched.torch.SGD(momentum=0.9).init(params))
-    state = jaxsched.torch.SGD(momentum=0.9, dampening=0.5).init(params)
-    assert float(jaxsched.hyperparams(state)["dampening"]) == 0.5
+    assert name not in jaxsched.hyperparams(make(0.0).init(params))
+    assert float(jaxsched.hyperparams(make(0.5).init(params))[name]) == 0.5
 
 
 def test_native_adam_eps_root_against_optax(record_parity):

@@ -51,14 +51,16 @@ def reference_switch(first, second, k, steps):
 
 def test_switch_at_step_uses_first_then_second():
     steps, k = 12, 5
-    tx = jaxsched.switch(jaxsched.adam(0.1), jaxsched.sgd(0.05, momentum=0.9), at_step=k)
+    # A constant schedule: the second's own step count, which starts at the switch.
+    second = jaxsched.sgd(optax.constant_schedule(0.05), momentum=0.9)
+    tx = jaxsched.switch(jaxsched.adam(0.1), second, at_step=k)
     updates, state = run(tx, steps)
     want = reference_switch(optax.adam(0.1), optax.sgd(0.05, momentum=0.9), k, steps)
     jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-4, atol=2e-6), updates, want)
     assert int(state.switch_step) == k == int(jaxsched.switch_step(state))
     # Both states are kept: Adam's stopped at k updates, SGD's counted the rest.
     assert int(state.first.inner_state[0].count) == k
-    assert int(state.second.inner_state[0].count) == steps - k
+    assert int(state.second.count) == steps - k
     hp = jaxsched.hyperparams(state)
     assert float(hp["first/learning_rate"]) == pytest.approx(0.1)
     assert float(hp["second/learning_rate"]) == pytest.approx(0.05)

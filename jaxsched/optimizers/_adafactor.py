@@ -77,7 +77,8 @@ def _scale_by_step_size(
             params_needed(params, "min_scale (the parameter scale)")
         if weight_decay is not None:
             params_needed(params, "weight_decay")
-        t = state.count.astype(jnp.float32) + 1
+        count = safe_increment(state.count)
+        t = count.astype(jnp.float32)
         rho = jnp.minimum(learning_rate, jax.lax.rsqrt(t)) if relative_step else learning_rate
         rho = jnp.asarray(rho, jnp.float32)
         if min_scale is None:
@@ -98,7 +99,7 @@ def _scale_by_step_size(
 
             out = jax.tree.map(decay, out, params, step_size, chosen)
         out = jax.tree.map(jnp.negative, out)
-        new_state = AdafactorState(safe_increment(state.count), mu, step_size)
+        new_state = AdafactorState(count, mu, step_size)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -35,7 +35,7 @@ def adagrad(
     learning_rate: NonNegative = 1e-2,
     initial_accumulator_value: NonNegative = 0.1,
     eps: NonNegative = 1e-7,
-    lr_decay: NonNegative = 0.0,
+    lr_decay: OptionalNonNegative = None,
     weight_decay: OptionalNonNegative = None,
     *,
     eps_in_sqrt: Flag = True,
@@ -70,7 +70,7 @@ def adagrad(
       >>> print(jaxsched.apply_updates(params, u))
       [ 0.9 -0.9]
       >>> sorted(jaxsched.hyperparams(state))
-      ['eps', 'initial_accumulator_value', 'learning_rate', 'lr_decay']
+      ['eps', 'initial_accumulator_value', 'learning_rate']
 
     References:
       Duchi, Hazan & Singer 2011, "Adaptive Subgradient Methods for Online Learning and

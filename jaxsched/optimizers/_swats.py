@@ -133,7 +133,7 @@ def swats(
     def adam_step(g, state):
         mu = update_moment(g, state.mu, b1, 1)
         nu = update_moment(g, state.nu, b2, 2)
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        bc1, bc2 = bias_corrections(b1, b2, safe_increment(state.count))
         step_size = learning_rate * jnp.sqrt(bc2) / bc1
         p = jax.tree.map(lambda m, a: -step_size * m / (jnp.sqrt(a) + eps), mu, nu)
         pg = _dot(p, g)

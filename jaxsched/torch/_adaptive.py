@@ -83,7 +83,8 @@ def Adagrad(
 
     Args:
       lr: >= 0 (state key ``learning_rate``).
-      lr_decay, initial_accumulator_value, eps: >= 0 (same keys).
+      initial_accumulator_value, eps: >= 0 (same keys).
+      lr_decay: >= 0 (``lr_decay``, absent when 0).
       weight_decay: coupled L2 coefficient, >= 0 (``weight_decay``, absent when 0).
       maximize: ascend instead of descend.
       foreach, differentiable, fused: torch's implementation switches, ignored.
@@ -106,7 +107,7 @@ def Adagrad(
         lr,
         initial_accumulator_value,
         eps,
-        lr_decay,
+        none_if_zero(lr_decay),
         none_if_zero(weight_decay),
         eps_in_sqrt=False,
         maximize=maximize,

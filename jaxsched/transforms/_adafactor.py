@@ -161,7 +161,8 @@ def scale_by_factored_rms(
             return np.broadcast_to(False, r.shape + c.shape[-1:] if was_factored else v.shape)
 
         check_same_tree(jax.tree.map(shape, state.row, state.col, state.nu), updates)
-        t = state.count.astype(jnp.float32) + 1
+        count = safe_increment(state.count)
+        t = count.astype(jnp.float32)
         beta2 = 1 - t**decay_rate
 
         def leaf(g, row, col, nu):
@@ -196,7 +197,7 @@ def scale_by_factored_rms(
         def part(i):
             return jax.tree.map(lambda _, o: o[i], updates, out)
 
-        new_state = ScaleByFactoredRmsState(safe_increment(state.count), part(1), part(2), part(3))
+        new_state = ScaleByFactoredRmsState(count, part(1), part(2), part(3))
         return cast_like(part(0), updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

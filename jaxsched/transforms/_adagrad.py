@@ -18,11 +18,18 @@ from .._base import (
     zero_count,
 )
 from .._hyper import block
-from .._validate import Flag, FloatDtype, NonNegative
+from .._validate import Flag, FloatDtype, NonNegative, OptionalNonNegative
 
 
 class ScaleByAdagradState(NamedTuple):
-    count: Array
+    """State of :func:`scale_by_adagrad`.
+
+    Attributes:
+      count: int32 number of updates done; None without ``lr_decay`` (nothing reads it).
+      sum_of_squares: the accumulator ``a``.
+    """
+
+    count: Array | None
     sum_of_squares: PyTree
 
 
@@ -30,7 +37,7 @@ class ScaleByAdagradState(NamedTuple):
 def scale_by_adagrad(
     initial_accumulator_value: NonNegative = 0.1,
     eps: NonNegative = 1e-7,
-    lr_decay: NonNegative = 0.0,
+    lr_decay: OptionalNonNegative = None,
     *,
     eps_in_sqrt: Flag = True,
     nu_dtype: FloatDtype = None,
@@ -46,13 +53,14 @@ def scale_by_adagrad(
       initial_accumulator_value: >= 0 (state key ``"initial_accumulator_value"``; read
         when the state is built).
       eps: >= 0 (``"eps"``).
-      lr_decay: >= 0 (``"lr_decay"``).
+      lr_decay: >= 0 (``"lr_decay"``), or None for none: the numbers of 0 without a
+        division by a runtime scalar in every leaf's loop (nor a step counter).
       eps_in_sqrt: where eps goes (see above).
       nu_dtype: dtype of the accumulator; default the parameter dtype promoted to float32.
 
     Returns:
-      A transformation with ``initial_accumulator_value``, ``eps`` and ``lr_decay`` in
-      its state, and a :class:`ScaleByAdagradState` inside.
+      A transformation with ``initial_accumulator_value``, ``eps`` (and ``lr_decay`` when
+      given) in its state, and a :class:`ScaleByAdagradState` inside.
 
     Example:
       >>> import jax.numpy as jnp, jaxsched
@@ -69,7 +77,7 @@ def scale_by_adagrad(
 
     def init(params):
         acc = full_like_tree(params, initial_accumulator_value, nu_dtype)
-        return ScaleByAdagradState(zero_count(), acc)
+        return ScaleByAdagradState(None if lr_decay is None else zero_count(), acc)
 
     def update(updates, state, params=None, **extra):
         del params, extra
@@ -80,13 +88,18 @@ def scale_by_adagrad(
             state.sum_of_squares,
             updates,
         )
-        # torch's lr_decay: the k-th update (0-based) is divided by 1 + k * lr_decay.
-        decay = 1 + state.count.astype(jnp.float32) * lr_decay
+        if lr_decay is None:
+            decay, count = None, None
+        else:
+            # torch's lr_decay: the k-th update (0-based) is divided by 1 + k * lr_decay.
+            decay = 1 + state.count.astype(jnp.float32) * lr_decay
+            count = safe_increment(state.count)
 
         def scaled(g, a):
-            return g / (jnp.sqrt(a + eps) if eps_in_sqrt else jnp.sqrt(a) + eps) / decay
+            out = g / (jnp.sqrt(a + eps) if eps_in_sqrt else jnp.sqrt(a) + eps)
+            return out if decay is None else out / decay
 
         out = jax.tree.map(scaled, updates, acc)
-        return cast_like(out, updates), ScaleByAdagradState(safe_increment(state.count), acc)
+        return cast_like(out, updates), ScaleByAdagradState(count, acc)
 
     return optax.GradientTransformationExtraArgs(init, update)

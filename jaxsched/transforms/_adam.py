@@ -92,7 +92,8 @@ def scale_by_adam(
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else None
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        count = safe_increment(state.count)
+        bc1, bc2 = bias_corrections(b1, b2, count)
 
         if epsilon_hat:
             step_size = jnp.sqrt(bc2) / bc1
@@ -108,7 +109,7 @@ def scale_by_adam(
                 return (m / bc1) / (jnp.sqrt(v if shift is None else v + shift) / root_bc2 + eps)
 
         out = jax.tree.map(direction, mu, nu_max if amsgrad else nu)
-        new_state = ScaleByAdamState(safe_increment(state.count), mu, nu, nu_max)
+        new_state = ScaleByAdamState(count, mu, nu, nu_max)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

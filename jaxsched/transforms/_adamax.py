@@ -83,11 +83,12 @@ def scale_by_adamax(
             return jnp.maximum(b2 * u, size + eps if eps_in_max else size).astype(u.dtype)
 
         nu = jax.tree.map(norm, state.nu, updates)
-        bc1 = bias_correction(b1, state.count)
+        count = safe_increment(state.count)
+        bc1 = bias_correction(b1, count)
         if eps_in_max:
             out = jax.tree.map(lambda m, u: m / (bc1 * u), mu, nu)
         else:
             out = jax.tree.map(lambda m, u: m / (bc1 * (u + eps)), mu, nu)
-        return cast_like(out, updates), ScaleByAdamaxState(safe_increment(state.count), mu, nu)
+        return cast_like(out, updates), ScaleByAdamaxState(count, mu, nu)
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -78,7 +78,8 @@ def scale_by_adan(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        first = state.count == 0
+        count = safe_increment(state.count)
+        first = count == 1
         grads = jax.tree.map(lambda g, p: g.astype(p.dtype), updates, state.prev_grad)
         diff = jax.tree.map(
             lambda g, p: jnp.where(first, jnp.zeros_like(g), g - p), grads, state.prev_grad
@@ -87,15 +88,15 @@ def scale_by_adan(
         delta = update_moment(diff, state.delta, b2, 1)
         nesterov = jax.tree.map(lambda g, d: g + b2 * d, grads, diff)
         nu = update_moment(nesterov, state.nu, b3, 2)
-        bc1 = bias_correction(b1, state.count)
-        bc2 = bias_correction(b2, state.count)
-        bc3 = bias_correction(b3, state.count)
+        bc1 = bias_correction(b1, count)
+        bc2 = bias_correction(b2, count)
+        bc3 = bias_correction(b3, count)
 
         def direction(m, dl, n):
             return (m / bc1 + b2 * dl / bc2) / (jnp.sqrt(n) / jnp.sqrt(bc3) + eps)
 
         out = jax.tree.map(direction, mu, delta, nu)
-        new_state = ScaleByAdanState(safe_increment(state.count), mu, delta, nu, grads)
+        new_state = ScaleByAdanState(count, mu, delta, nu, grads)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -118,13 +118,14 @@ def scale_by_ademamix(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        t = state.count.astype(jnp.float32) + 1
+        count = safe_increment(state.count)
+        t = count.astype(jnp.float32)
         slow_decay = _b3_at(b1, b3, t, b3_warmup)
         slow_weight = _alpha_at(alpha, t, alpha_warmup)
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
         mu_slow = update_moment(updates, state.mu_slow, slow_decay, 1)
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        bc1, bc2 = bias_corrections(b1, b2, count)
         shift = None if eps_root is None else eps_root * bc2
 
         def direction(m1, m2, v):
@@ -133,7 +134,7 @@ def scale_by_ademamix(
             )
 
         out = jax.tree.map(direction, mu, mu_slow, nu)
-        new_state = ScaleByAdemamixState(safe_increment(state.count), mu, nu, mu_slow)
+        new_state = ScaleByAdemamixState(count, mu, nu, mu_slow)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

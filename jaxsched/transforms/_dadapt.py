@@ -144,8 +144,9 @@ def scale_by_dadapt_adam(
         lr = jnp.asarray(learning_rate, jnp.float32)
         d = state.d
         dlr = d * lr
+        count = safe_increment(state.count)
         if bias_correction:
-            bc1, bc2 = bias_corrections(b1, b2, state.count)
+            bc1, bc2 = bias_corrections(b1, b2, count)
             dlr = dlr * jnp.sqrt(bc2) / bc1
         b2_ = jnp.asarray(b2, jnp.float32)
         sqrt_b2 = jnp.sqrt(b2_)
@@ -177,7 +178,7 @@ def scale_by_dadapt_adam(
             out = jax.tree.map(lambda u, p, m: u + rate * p if m else u, out, params, chosen)
         out = jax.tree.map(lambda u: jnp.where(stepped, u, 0), out)
         new_state = ScaleByDadaptAdamState(
-            safe_increment(state.count),
+            count,
             jnp.where(stepped, d_new, d),
             jnp.where(stepped, weighted, state.numerator_weighted),
             mu,

@@ -174,12 +174,13 @@ def scale_by_lamb_moments(
             # Not an average: the new gradient enters at full weight.
             mu = jax.tree.map(lambda m, g: (b1 * m + g).astype(m.dtype), state.mu, updates)
         nu = update_moment(updates, state.nu, b2, 2)
+        count = safe_increment(state.count)
         if bias_correction:
-            bc1, bc2 = bias_corrections(b1, b2, state.count)
+            bc1, bc2 = bias_corrections(b1, b2, count)
             out = jax.tree.map(lambda m, v: (m / bc1) / (jnp.sqrt(v) / jnp.sqrt(bc2) + eps), mu, nu)
         else:
             out = jax.tree.map(lambda m, v: m / (jnp.sqrt(v) + eps), mu, nu)
-        new_state = ScaleByLambMomentsState(safe_increment(state.count), mu, nu)
+        new_state = ScaleByLambMomentsState(count, mu, nu)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

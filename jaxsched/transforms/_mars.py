@@ -102,14 +102,15 @@ def scale_by_mars(
         mu = update_moment(c, state.mu, b1, 1)
         nu = update_moment(c, state.nu, b2, 2)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu) if amsgrad else None
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        count = safe_increment(state.count)
+        bc1, bc2 = bias_corrections(b1, b2, count)
         out = jax.tree.map(
             lambda m, v: (m / bc1) / (jnp.sqrt(v) / jnp.sqrt(bc2) + eps),
             mu,
             nu_max if amsgrad else nu,
         )
         last = jax.tree.map(lambda g, old: g.astype(old.dtype), updates, state.last_grad)
-        new_state = ScaleByMarsState(safe_increment(state.count), mu, nu, nu_max, last)
+        new_state = ScaleByMarsState(count, mu, nu, nu_max, last)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -22,7 +22,15 @@ from .._validate import Flag, FloatDtype, OptionalUnitInterval, UnitInterval
 
 
 class TraceState(NamedTuple):
-    count: Array
+    """State of :func:`trace`.
+
+    Attributes:
+      count: int32 number of updates done; None without ``dampening``, whose first
+        update is the same as the others (the buffer is still zero).
+      trace: the momentum buffer.
+    """
+
+    count: Array | None
     trace: PyTree
 
 
@@ -71,7 +79,8 @@ def trace(
     """
 
     def init(params):
-        return TraceState(zero_count(), zeros_like_tree(params, dtype))
+        count = None if dampening is None else zero_count()
+        return TraceState(count, zeros_like_tree(params, dtype))
 
     def update(updates, state, params=None, **extra):
         del params, extra
@@ -81,17 +90,19 @@ def trace(
             def step(g, buf):
                 return (momentum * buf + g).astype(buf.dtype)
 
+            count = None
         else:
             # torch's undamped first step as a scalar: the buffer is still zero then, so
             # momentum * 0 + 1 * g is g exactly, and no per-leaf select is compiled.
             first = jnp.logical_and(state.count == 0, not zero_init)
             rest = jnp.where(first, 1.0, 1 - dampening)
+            count = safe_increment(state.count)
 
             def step(g, buf):
                 return (momentum * buf + rest * g).astype(buf.dtype)
 
         buf = jax.tree.map(step, updates, state.trace)
         out = jax.tree.map(lambda g, b: g + momentum * b, updates, buf) if nesterov else buf
-        return cast_like(out, updates), TraceState(safe_increment(state.count), buf)
+        return cast_like(out, updates), TraceState(count, buf)
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -86,7 +86,8 @@ def scale_by_nadam(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        t = state.count.astype(jnp.float32) + 1
+        count = safe_increment(state.count)
+        t = count.astype(jnp.float32)
 
         def momentum_cache(step):
             return b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
@@ -96,7 +97,7 @@ def scale_by_nadam(
         mu_product_next = mu_product * mu_next
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
-        bc2 = bias_correction(b2, state.count)
+        bc2 = bias_correction(b2, count)
 
         def direction(g, m, v):
             denom = jnp.sqrt(v / bc2) + eps
@@ -105,7 +106,7 @@ def scale_by_nadam(
             ) * m / denom
 
         out = jax.tree.map(direction, updates, mu, nu)
-        new_state = ScaleByNadamState(safe_increment(state.count), mu_product, mu, nu)
+        new_state = ScaleByNadamState(count, mu_product, mu, nu)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

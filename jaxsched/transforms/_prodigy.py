@@ -182,8 +182,9 @@ def scale_by_prodigy(
         beta3 = jnp.sqrt(jnp.asarray(b2, jnp.float32)) if b3 is None else b3
         d = state.d
         dlr = d * lr
+        count = safe_increment(state.count)
         if bias_correction:
-            bc1, bc2 = bias_corrections(b1, b2, state.count)
+            bc1, bc2 = bias_corrections(b1, b2, count)
             dlr = dlr * jnp.sqrt(bc2) / bc1
         ratio = d / d0
 
@@ -231,7 +232,7 @@ def scale_by_prodigy(
             return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
         new_state = ScaleByProdigyState(
-            jnp.where(stepped, safe_increment(state.count), state.count),
+            jnp.where(stepped, count, state.count),
             jnp.where(stepped, d_new, d),
             jnp.where(stepped, d_max, state.d_max),
             jnp.where(stepped, numerator, state.d_numerator),

@@ -83,12 +83,13 @@ def scale_by_radam(
         check_same_tree(state.mu, updates)
         mu = update_moment(updates, state.mu, b1, 1)
         nu = update_moment(updates, state.nu, b2, 2)
-        t = state.count.astype(jnp.float32) + 1
-        bc1, bc2 = bias_corrections(b1, b2, state.count)
+        count = safe_increment(state.count)
+        t = count.astype(jnp.float32)
+        bc1, bc2 = bias_corrections(b1, b2, count)
         # rho_t is the difference of two numbers near 2 / (1 - b2) (1738 for b2 = 0.99885):
         # a 1 - b2^t that lost digits to b2 ** t can put rho_t on the wrong side of the
         # threshold (1 - b2 itself is exact in float32).
-        accurate_bc2 = accurate_bias_correction(b2, state.count)
+        accurate_bc2 = accurate_bias_correction(b2, count)
         rho_inf = 2 / (1 - jnp.asarray(b2, jnp.float32)) - 1
         rho_t = rho_inf - 2 * t * (1 - accurate_bc2) / accurate_bc2
         rectified = rho_t > threshold
@@ -101,6 +102,6 @@ def scale_by_radam(
             return jnp.where(rectified, m / bc1 * adaptive, m / bc1)
 
         out = jax.tree.map(direction, mu, nu)
-        return cast_like(out, updates), ScaleByRadamState(safe_increment(state.count), mu, nu)
+        return cast_like(out, updates), ScaleByRadamState(count, mu, nu)
 
     return optax.GradientTransformationExtraArgs(init, update)

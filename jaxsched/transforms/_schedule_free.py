@@ -65,15 +65,15 @@ def _rho(b2: Array, t: Array) -> tuple[Array, Array]:
     return 2 / a - 1, 2 * half_a - 1 + 2 * t * half_x
 
 
-def rectification(b2, count: Array) -> tuple[Array, Array]:
-    """RAdam's test and factor at the 1-based step ``t = count + 1``.
+def rectification(b2, step: Array) -> tuple[Array, Array]:
+    """RAdam's test and factor at the 1-based int32 step ``t``.
 
     ``rho_inf = 2 / (1 - b2) - 1``, ``rho_t = rho_inf - 2 t b2^t / (1 - b2^t)``; returns
     ``(rho_t > 4, r_t)`` with
     ``r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))``
     where ``rho_t > 4`` (and 1 elsewhere).
     """
-    t = count.astype(jnp.float32) + 1
+    t = step.astype(jnp.float32)
     rho_inf, rho_t = _rho(jnp.asarray(b2, jnp.float32), t)
     rectified = rho_t > 4
     # The ratio is negative (or undefined) for rho_t <= 4, where it is never read.
@@ -89,7 +89,7 @@ def radam_step_factor(b2, silent_sgd_phase: bool) -> Callable[[Array], Array]:
     """
 
     def factor(count: Array) -> Array:
-        rectified, rect = rectification(b2, count)
+        rectified, rect = rectification(b2, safe_increment(count))
         return jnp.where(rectified, rect, 0.0 if silent_sgd_phase else 1.0)
 
     return factor
@@ -156,17 +156,18 @@ def scale_by_corrected_rms(
         nu = update_moment(updates, state.nu, b2, 2)
         # b2 near 1 is common here (0.9999): the accurate 1 - b2^t, as the references'
         # float64.
-        bc2 = accurate_bias_correction(b2, state.count)
+        count = safe_increment(state.count)
+        bc2 = accurate_bias_correction(b2, count)
         corrected = jax.tree.map(lambda v: v / bc2, nu)
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, corrected) if amsgrad else None
-        normalise = rectification(b2, state.count)[0] if rectified else True
+        normalise = rectification(b2, count)[0] if rectified else True
 
         def scaled(g, v):
             root = jnp.sqrt(v if eps_root is None else v + eps_root)
             return jnp.where(normalise, g / (root + eps), g)
 
         out = jax.tree.map(scaled, updates, nu_max if amsgrad else corrected)
-        new_state = ScaleByCorrectedRmsState(safe_increment(state.count), nu, nu_max)
+        new_state = ScaleByCorrectedRmsState(count, nu, nu_max)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
@@ -262,7 +263,8 @@ def schedule_free(
         del extra
         params_needed(params, "schedule_free")
         check_same_tree(state.z, updates)
-        step = state.count.astype(jnp.float32) + 1
+        count = safe_increment(state.count)
+        step = count.astype(jnp.float32)
         lr = jnp.asarray(learning_rate, jnp.float32)
         if warmup_steps:
             lr = lr * jnp.minimum(step / warmup_steps, 1.0)
@@ -279,7 +281,7 @@ def schedule_free(
         out = jax.tree.map(lambda y, z, g: c * (z - y) + y_rate * g, params, state.z, updates)
         z = jax.tree.map(lambda z, g: (z - lr * g).astype(z.dtype), state.z, updates)
         b1_used = jnp.asarray(b1, jnp.float32)
-        new_state = ScheduleFreeState(safe_increment(state.count), b1_used, lr_max, weight_sum, z)
+        new_state = ScheduleFreeState(count, b1_used, lr_max, weight_sum, z)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -264,8 +264,7 @@ def scale_by_soap(
         bases = treedef.flatten_up_to(state.bases)
         first = state.count == 0
         # 1-based number of this update among those that move the parameters.
-        step = jnp.maximum(state.count, 1) - 1
-        bc1, bc2 = bias_corrections(b1, b2, step)
+        bc1, bc2 = bias_corrections(b1, b2, jnp.maximum(state.count, 1))
 
         # Under Explicit mesh axes a leaf split over devices is gathered whole: its view's
         # reshapes, the rotations by the bases and the permutations of the refresh all
