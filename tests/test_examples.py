@@ -4,7 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from matplotlib import image
+from figures import check_png
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -14,15 +14,6 @@ def _load(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _check_png(path: Path, size: tuple[int, int]):
-    """The figure exists, has the expected (width, height) and is not blank."""
-    assert path.is_file(), path
-    pixels = image.imread(path)
-    assert pixels.shape[1::-1] == size, path
-    colours = np.unique((pixels[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
-    assert len(colours) > 20, f"{path}: only {len(colours)} colours"
 
 
 def _plateau_fires(metrics, patience, threshold):
@@ -53,7 +44,7 @@ def test_compare_optimizers(tmp_path, capsys):
     # The seeds' ranking: Adam reaches the target within the budget, plain SGD is slower.
     assert runs["Adam"]["test_acc"] >= 0.9
     assert runs["Adam"]["history"][-1, 0] < runs["SGD"]["history"][-1, 0]
-    _check_png(png, (1100, 400))
+    check_png(png, (1100, 400))
 
 
 def test_compare_optimizers_batch_forms(capsys):
@@ -79,15 +70,15 @@ def test_adam_contour(tmp_path, capsys):
         assert run["losses"][-1] < 1.01 * result["best_loss"], name
         assert np.linalg.norm(run["path"][-1] - result["best"]) < 0.1, name
     assert "least squares" in capsys.readouterr().out
-    _check_png(png, (1200, 500))
+    check_png(png, (1200, 500))
 
 
 def test_schedule_gallery(tmp_path, capsys):
     results = _load("schedule_gallery").main(["--quick", "--out", str(tmp_path)])
     sizes = {"tf1": 3, "keras": 3, "torch": 4, "warmup": 3}
     for key, rows in sizes.items():
-        _check_png(tmp_path / f"schedule_gallery_{key}.png", (1134, 270 * rows))
-    _check_png(tmp_path / "schedule_gallery_plateau.png", (900, 630))
+        check_png(tmp_path / f"schedule_gallery_{key}.png", (1134, 270 * rows))
+    check_png(tmp_path / "schedule_gallery_plateau.png", (900, 630))
     # Staircase against continuous exponential decay: equal at multiples of the period,
     # the staircase above in between.
     panel = results["tf1"][0]
@@ -117,7 +108,7 @@ def test_regularization(tmp_path, capsys):
     assert l2["l2_norm"] < 0.6 * plain["l2_norm"]
     assert l1["l1_norm"] < 0.6 * plain["l1_norm"]
     assert "L1 (weights)" in capsys.readouterr().out
-    _check_png(png, (1350, 414))
+    check_png(png, (1350, 414))
 
 
 def test_finetune(tmp_path, capsys):
@@ -144,7 +135,7 @@ def test_finetune(tmp_path, capsys):
     assert len(cuts) >= 1
     out = capsys.readouterr().out
     assert "head on SGD from epoch" in out and "rate halved in epochs" in out
-    _check_png(png, (900, 630))
+    check_png(png, (900, 630))
 
 
 def test_frontier(tmp_path, capsys):
@@ -163,4 +154,4 @@ def test_frontier(tmp_path, capsys):
     # of the weights) and AdamW's two moments on the head and the biases.
     assert 8 <= results["AdamW"]["state_bytes"] < 8.1
     assert 4 < results["Muon"]["state_bytes"] < 5
-    _check_png(png, (1200, 450))
+    check_png(png, (1200, 450))
