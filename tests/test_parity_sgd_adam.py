@@ -85,34 +85,15 @@ def test_sgd_plans():
     assert ("weight_decay", "momentum", "nesterov", "maximize") in plans
 
 
-# Terms off by default, None rather than 0: (optimizer without the term, with it at 0,
-# its name, the primitive it adds to every leaf's loop).
+# Terms off by default, None rather than 0: the optimizer (given the term's value as a
+# keyword when it is set), and the primitive the term adds to every leaf's loop. The
+# key's first word is the term's name.
 OFF_BY_NONE = {
-    "dampening": (
-        lambda lr: jaxsched.sgd(lr, 0.9),
-        lambda lr: jaxsched.sgd(lr, 0.9, dampening=0.0),
-        "mul",
-    ),
-    "eps_root": (
-        lambda lr: jaxsched.adam(lr),
-        lambda lr: jaxsched.adam(lr, eps_root=0.0),
-        "add",
-    ),
-    "eps_root of AdEMAMix": (
-        lambda lr: jaxsched.ademamix(lr),
-        lambda lr: jaxsched.ademamix(lr, eps_root=0.0),
-        "add",
-    ),
-    "eps_root of schedule-free AdamW": (
-        lambda lr: jaxsched.schedule_free_adamw(lr),
-        lambda lr: jaxsched.schedule_free_adamw(lr, eps_root=0.0),
-        "add",
-    ),
-    "lr_decay": (
-        lambda lr: jaxsched.adagrad(lr),
-        lambda lr: jaxsched.adagrad(lr, lr_decay=0.0),
-        "div",
-    ),
+    "dampening": (lambda lr, **term: jaxsched.sgd(lr, 0.9, **term), "mul"),
+    "eps_root": (jaxsched.adam, "add"),
+    "eps_root of AdEMAMix": (jaxsched.ademamix, "add"),
+    "eps_root of schedule-free AdamW": (jaxsched.schedule_free_adamw, "add"),
+    "lr_decay": (jaxsched.adagrad, "div"),
 }
 
 
@@ -120,17 +101,21 @@ OFF_BY_NONE = {
 def test_terms_off_by_none_are_zero_without_their_operation(term):
     """A term left as None gives the numbers of 0 bit for bit, keeps no entry in the
     state, and compiles no operation with it into each leaf's loop."""
-    without, zero, primitive = OFF_BY_NONE[term]
+    make, primitive = OFF_BY_NONE[term]
     name = term.split()[0]
+
+    def zero(lr):
+        return make(lr, **{name: 0.0})
+
     r = rng("off by none", term)
     lr = uniform(r, 1e-3, 0.1)
     note("draw", {"lr": lr})
     problem = Problem(rng("off by none", term, "p"))
-    (none, *_), (zeros, *_) = jaxsched_trajectories([problem, problem], [without(lr), zero(lr)])
+    (none, *_), (zeros, *_) = jaxsched_trajectories([problem, problem], [make(lr), zero(lr)])
     for a, b in zip(none, zeros, strict=True):
         np.testing.assert_array_equal(a, b)
     params = {"a": np.full(3, 0.5, np.float32), "b": np.full(2, -0.5, np.float32)}
-    assert name not in jaxsched.hyperparams(without(lr).init(params))
+    assert name not in jaxsched.hyperparams(make(lr).init(params))
     assert name in jaxsched.hyperparams(zero(lr).init(params))
 
     def count(tx):
@@ -139,7 +124,7 @@ def test_terms_off_by_none_are_zero_without_their_operation(term):
         return sum(e.primitive.name == primitive for e in jaxpr.jaxpr.eqns)
 
     # One operation fewer per leaf (two leaves here).
-    assert count(zero(lr)) - count(without(lr)) == len(params)
+    assert count(zero(lr)) - count(make(lr)) == len(params)
 
 
 @pytest.mark.parametrize(
