@@ -109,6 +109,21 @@ def test_params_kept_in_buffers():
     assert_trees_close(tx.views(buffers, state), params)
 
 
+def test_leaves_over_max_size_are_kept_as_they_are():
+    # Leaves in tree order: big (8200), b (4), layers[0] (4), layers[1] (5), w (12).
+    params = {"big": jnp.linspace(-1.0, 1.0, 8200), "small": PARAMS}
+    ref = run(jaxsched.adam(0.05), params)
+    cases = [({}, {"leaf0"}, 25), ({"max_size": 12}, {"leaf0"}, 25)]
+    for kwargs, kept, packed_size in [*cases, ({"max_size": 11}, {"leaf0", "leaf4"}, 13)]:
+        tx = jaxsched.flat(jaxsched.adam(0.05), **kwargs)
+        packed = tx.pack(params)
+        assert set(packed) == kept | {"float32"} and packed["float32"].shape == (packed_size,)
+        assert_trees_close(run(tx, params), ref)
+    tx = jaxsched.flat(jaxsched.adam(0.05), max_size=None)
+    assert {k: v.shape for k, v in tx.pack(params).items()} == {"float32": (8225,)}
+    assert_trees_close(run(tx, params), ref)
+
+
 @pytest.mark.parametrize(
     "make, why",
     [
@@ -132,6 +147,8 @@ def test_bad_arguments():
         tx.views({"nope": jnp.ones(3)}, state)
     with pytest.raises(ValueError, match="one label per parameter leaf"):
         jaxsched.flat(jaxsched.sgd(0.1), labels={"w": "a"}).init(PARAMS)
+    with pytest.raises(ValueError, match=r"max_size must be an integer >= 1, or None, got 0"):
+        jaxsched.flat(jaxsched.sgd(0.1), max_size=0)
 
 
 SHARDED = textwrap.dedent(
