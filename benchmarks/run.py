@@ -19,6 +19,7 @@ Not part of the tests. Compile time is trace + lower + XLA compile of one fresh 
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from functools import partial
 
@@ -26,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import optax.contrib
 
 import jaxsched
 
@@ -54,6 +56,34 @@ PAIRS = {
     "adan": (lambda: jaxsched.adan(LR), optax.adan, {}),
     "adadelta": (lambda: jaxsched.adadelta(LR), optax.adadelta, {}),
     "amsgrad": (lambda: jaxsched.amsgrad(LR), optax.amsgrad, {}),
+    "nesterov": (
+        lambda: jaxsched.nesterov(LR, 0.9),
+        optax.sgd,
+        {"momentum": 0.9, "nesterov": True},
+    ),
+    "rprop": (lambda: jaxsched.rprop(LR), optax.rprop, {}),
+    # Both factor every matrix (optax by default only dimensions of 128 or more).
+    "adafactor": (
+        lambda: jaxsched.adafactor(LR, relative_step=False),
+        optax.adafactor,
+        {"min_dim_size_to_factor": 1},
+    ),
+    # optax.contrib's counterparts.
+    "ademamix": (lambda: jaxsched.ademamix(LR), optax.contrib.ademamix, {}),
+    "adopt": (lambda: jaxsched.adopt(LR), optax.contrib.adopt, {}),
+    "muon": (lambda: jaxsched.muon(LR), optax.contrib.muon, {}),
+    "prodigy": (lambda: jaxsched.prodigy(LR), optax.contrib.prodigy, {}),
+    "dadapt_adam": (lambda: jaxsched.dadapt_adam(LR), optax.contrib.dadapt_adamw, {}),
+    "schedule_free_sgd": (
+        lambda: jaxsched.schedule_free_sgd(LR),
+        optax.contrib.schedule_free_sgd,
+        {},
+    ),
+    "schedule_free_adamw": (
+        lambda: jaxsched.schedule_free_adamw(LR),
+        optax.contrib.schedule_free_adamw,
+        {},
+    ),
     # The many-leaf path: one packed buffer per dtype instead of one update per leaf;
     # by default leaves over 8192 elements stay apart; "/all" packs every leaf.
     "flat(adam)": (lambda: jaxsched.flat(jaxsched.adam(LR)), optax.adam, {}),
@@ -67,7 +97,18 @@ def contenders(name: str, inject: bool) -> list:
     ours, factory, kwargs = PAIRS[name]
     makers = [ours, lambda: factory(LR, **kwargs)]
     if inject:
-        makers.append(lambda: optax.inject_hyperparams(factory)(LR, **kwargs))
+        # Integer and bool arguments select code paths, and functions (adopt's
+        # clip_value_fn) would be read as schedules: optax needs them static.
+        defaults = {
+            k: p.default
+            for k, p in inspect.signature(factory).parameters.items()
+            if p.default is not p.empty
+        }
+        static = tuple(
+            k for k, v in (defaults | kwargs).items() if isinstance(v, (bool, int)) or callable(v)
+        )
+        injected = optax.inject_hyperparams(factory, static_args=static)
+        makers.append(lambda: injected(LR, **kwargs))
     return makers
 
 
@@ -75,9 +116,16 @@ QUICK = ("sgd", "momentum", "adam", "adamw", "lion")
 SHAPES = ((1, 1_000_000), (200, 20_000), (1000, 4_000))
 
 
-def make_params(leaves: int, per: int):
+# Rules of matrices: their leaves are near-square matrices of the same size
+# (1000 x 1000, 125 x 160, 50 x 80), the others vectors.
+MATRIX_RULES = ("muon", "adafactor")
+
+
+def make_params(leaves: int, per: int, matrix: bool = False):
     keys = jax.random.split(jax.random.key(0), leaves)
-    return [jax.random.normal(k, (per,)) for k in keys]
+    rows = max(d for d in range(1, int(per**0.5) + 1) if per % d == 0)
+    shape = (rows, per // rows) if matrix else (per,)
+    return [jax.random.normal(k, shape) for k in keys]
 
 
 def grads_of(params):
@@ -189,8 +237,9 @@ def main(argv=None):
         else SHAPES
     )
     print(f"device: {jax.devices()[0]}, jax {jax.__version__}, optax {optax.__version__}")
+    width = max(len(n) for n in names)
     head = (
-        f"{'shape':>10s} {'optimizer':14s} {'compile s js/ox':>17s} {'ratio':>6s} "
+        f"{'shape':>10s} {'optimizer':{width}s} {'compile s js/ox':>17s} {'ratio':>6s} "
         f"{'step ms js/ox':>17s} {'ratio':>6s} {'%roof js/ox':>12s}"
         + (
             f" {'inj compile s':>13s} {'js/inj':>6s} {'inj step ms':>11s} {'js/inj':>6s}"
@@ -202,14 +251,14 @@ def main(argv=None):
     # One throwaway compile, so that neither library pays JAX's first-compile setup.
     compile_step(optax.sgd(LR), make_params(1, 8))
     for leaves, per in shapes:
-        params = make_params(leaves, per)
         for name in names:
+            params = make_params(leaves, per, matrix=name in MATRIX_RULES)
             makers = contenders(name, args.inject)
             comp, step, state = bench(makers, params, args.steps, repeats)
             (c1, c2), (s1, s2) = comp[:2], step[:2]
             roof = roofline(params, state, args.steps, repeats)
             line = (
-                f"{leaves:>4d}x{per:<5d} {name:14s} {c1:8.2f}/{c2:<8.2f} {c1 / c2:6.2f} "
+                f"{leaves:>4d}x{per:<5d} {name:{width}s} {c1:8.2f}/{c2:<8.2f} {c1 / c2:6.2f} "
                 f"{1e3 * s1:8.3f}/{1e3 * s2:<8.3f} {s1 / s2:6.2f} "
                 f"{100 * roof / s1:5.0f}/{100 * roof / s2:<5.0f}"
             )

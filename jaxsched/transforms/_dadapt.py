@@ -21,7 +21,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import block
-from .._math import bias_corrections, update_moment
+from .._math import bias_corrections, is_positive, update_moment
 from .._validate import Decay, Flag, FloatDtype, Mask, NonNegative, OptionalNonNegative, Real
 
 GrowthRate = Annotated[ScalarOrSchedule | None, Real(low=1.0, optional=True)]
@@ -162,7 +162,7 @@ def scale_by_dadapt_adam(
             lambda s, g: (sqrt_b2 * s + one_minus_sqrt_b2 * g).astype(s.dtype), state.s, scaled
         )
         s_l1 = sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(s)), jnp.zeros([], jnp.float32))
-        stepped = s_l1 > 0
+        stepped = is_positive(s_l1)
         weighted = state.numerator_weighted + one_minus_sqrt_b2 * (
             numerator - state.numerator_weighted
         )

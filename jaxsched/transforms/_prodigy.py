@@ -24,7 +24,7 @@ from .._base import (
     zeros_like_tree,
 )
 from .._hyper import block
-from .._math import bias_corrections, update_moment
+from .._math import bias_corrections, is_positive, update_moment
 from .._validate import (
     Decay,
     Flag,
@@ -190,17 +190,25 @@ def scale_by_prodigy(
 
         distance = jax.tree.map(lambda p0, p: p0 - sliced(p), state.p0, params)
         delta = ratio * dlr * tree_dot(jax.tree.map(sliced, updates), distance)
+        # With lr = 0 the moments stay as they are (and nothing steps). Everything below
+        # reads the kept moments: reading the old ones after the new ones are written
+        # would make XLA copy each donated buffer first (a full-size copy per leaf).
+        active = lr > 0
+
+        def when(flag, new, old):
+            return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
+
         d_scaled = jax.tree.map(lambda g: d * g, updates)
-        mu = update_moment(d_scaled, state.mu, b1, 1)
-        nu = update_moment(d_scaled, state.nu, b2, 2)
+        mu = when(active, update_moment(d_scaled, state.mu, b1, 1), state.mu)
+        nu = when(active, update_moment(d_scaled, state.nu, b2, 2), state.nu)
         s_rate = ratio * (d if safeguard_warmup else dlr)
         s = jax.tree.map(
             lambda s, g: (beta3 * s + s_rate * sliced(g)).astype(s.dtype), state.s, updates
         )
+        s = when(active, s, state.s)
         s_l1 = sum((jnp.sum(jnp.abs(x)) for x in jax.tree.leaves(s)), jnp.zeros([], jnp.float32))
 
-        active = lr > 0
-        stepped = active & (s_l1 > 0)
+        stepped = active & is_positive(s_l1)
         numerator = beta3 * state.d_numerator + delta
         d_hat = d_coef * numerator / jnp.where(stepped, s_l1, 1.0)
         d_grown = jnp.where(d == d0, jnp.maximum(d, d_hat), d)
@@ -227,18 +235,14 @@ def scale_by_prodigy(
 
         out = jax.tree.map(step, params, mu, nu, updates, decayed)
         out = jax.tree.map(lambda u: jnp.where(stepped, u, 0), out)
-
-        def when(flag, new, old):
-            return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
-
         new_state = ScaleByProdigyState(
             jnp.where(stepped, count, state.count),
             jnp.where(stepped, d_new, d),
             jnp.where(stepped, d_max, state.d_max),
             jnp.where(stepped, numerator, state.d_numerator),
-            when(active, mu, state.mu),
-            when(active, nu, state.nu),
-            when(active, s, state.s),
+            mu,
+            nu,
+            s,
             state.p0,
         )
         return cast_like(out, updates), new_state
