@@ -201,7 +201,8 @@ class EmptyState(NamedTuple):
 
 
 MaskOrFn = Any
-"""A pytree of bools shaped like the parameters, a function params -> such a tree, or None."""
+"""A pytree of bools shaped like the parameters (or a prefix of them), a function
+params -> such a tree, or None."""
 
 
 def stateless(fn: Callable[[PyTree, PyTree], PyTree]) -> optax.GradientTransformationExtraArgs:
@@ -218,11 +219,39 @@ def stateless(fn: Callable[[PyTree, PyTree], PyTree]) -> optax.GradientTransform
     return optax.GradientTransformationExtraArgs(init, update)
 
 
+def _mismatch(params: PyTree, tree: PyTree, what: str) -> ValueError:
+    """A ValueError naming a path where ``tree`` is not ``params``' structure or a prefix."""
+    ref = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
+    got = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+
+    def covers(prefix: str, path: str) -> bool:
+        return prefix in ("<root>", path) or path.startswith(prefix + "/")
+
+    for r in ref:
+        if not any(covers(g, r) for g in got):
+            return ValueError(f"{what} tree has no entry for the parameter at path {r!r}")
+    for g in got:
+        if not any(covers(g, r) for r in ref):
+            return ValueError(f"{what} tree has an entry at path {g!r} that the params lack")
+    return ValueError(f"{what} tree's node types differ from the params' (paths {got})")
+
+
+def per_leaf(spec: Any, tree: PyTree, what: str) -> PyTree:
+    """``spec`` (a tree with the structure of ``tree`` or a prefix of it, or a function of
+    ``tree``) expanded to one entry per leaf of ``tree``."""
+    found = spec(tree) if callable(spec) else spec
+    try:
+        return jax.tree.map(lambda entry, sub: jax.tree.map(lambda _: entry, sub), found, tree)
+    except (ValueError, TypeError) as err:
+        raise _mismatch(tree, found, what) from err
+
+
 def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
-    """The tree of bools a mask stands for (all True for None)."""
+    """The tree of bools, one per leaf of ``params``, that a mask stands for (all True for
+    None; a mask over a prefix of the params covers whole subtrees)."""
     if mask is None:
         return jax.tree.map(lambda _: True, params)
-    return mask(params) if callable(mask) else mask
+    return per_leaf(mask, params, "mask")
 
 
 def check_float_updates(updates: PyTree) -> None:

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._base import PyTree, path_str, stateless
+from ._base import PyTree, path_str, per_leaf, stateless
 from ._validate import Mask, Transformation, TransformationSpec, check_value, validated
 
 Labels = PyTree | Callable[[PyTree], PyTree]
@@ -33,36 +33,9 @@ class MaskedState(NamedTuple):
     inner_state: PyTree
 
 
-def _mismatch(params: PyTree, tree: PyTree, what: str) -> ValueError:
-    """A ValueError naming a path where ``tree`` is not ``params``' structure or a prefix."""
-    ref = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
-    got = [path_str(p) for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
-
-    def covers(prefix: str, path: str) -> bool:
-        return prefix in ("<root>", path) or path.startswith(prefix + "/")
-
-    for r in ref:
-        if not any(covers(g, r) for g in got):
-            return ValueError(f"{what} tree has no entry for the parameter at path {r!r}")
-    for g in got:
-        if not any(covers(g, r) for r in ref):
-            return ValueError(f"{what} tree has an entry at path {g!r} that the params lack")
-    return ValueError(f"{what} tree's node types differ from the params' (paths {got})")
-
-
 def _select(tree: PyTree, chosen: PyTree) -> PyTree:
     """Keeps the leaves where ``chosen`` is True; the others become ``optax.MaskedNode()``."""
     return jax.tree.map(lambda keep, x: x if keep else optax.MaskedNode(), chosen, tree)
-
-
-def _per_leaf(spec: Labels, tree: PyTree, what: str) -> PyTree:
-    """``spec`` (a tree with the structure of ``tree`` or a prefix of it, or a function of
-    ``tree``) expanded to one entry per leaf of ``tree``."""
-    found = spec(tree) if callable(spec) else spec
-    try:
-        return jax.tree.map(lambda entry, sub: jax.tree.map(lambda _: entry, sub), found, tree)
-    except (ValueError, TypeError) as err:
-        raise _mismatch(tree, found, what) from err
 
 
 def _mapping(name: str, value: Any) -> Mapping:
@@ -124,7 +97,7 @@ def partition(
     inner = {k: optax.with_extra_args_support(tx) for k, tx in transforms.items()}
 
     def label_tree(tree: PyTree) -> PyTree:
-        found = _per_leaf(labels, tree, "labels")
+        found = per_leaf(labels, tree, "labels")
         for path, label in jax.tree_util.tree_flatten_with_path(found)[0]:
             if label not in inner:
                 raise ValueError(
@@ -191,10 +164,10 @@ def masked(inner: Transformation, mask: Mask) -> optax.GradientTransformationExt
         mask = True  # one True for the whole tree (a prefix of any structure)
 
     def init(params):
-        return MaskedState(inner.init(_select(params, _per_leaf(mask, params, "mask"))))
+        return MaskedState(inner.init(_select(params, per_leaf(mask, params, "mask"))))
 
     def update(updates, state, params=None, **extra):
-        chosen = _per_leaf(mask, updates, "mask")
+        chosen = per_leaf(mask, updates, "mask")
         sub_params = None if params is None else _select(params, chosen)
         new, inner_state = inner.update(
             _select(updates, chosen), state.inner_state, sub_params, **extra

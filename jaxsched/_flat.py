@@ -45,6 +45,7 @@ class _Layout(NamedTuple):
     shapes: tuple[tuple[int, ...], ...]
     groups: tuple[str | None, ...]  # buffer key per leaf; None: kept as it is
     sizes: tuple[int, ...]
+    labels: tuple[str, ...]  # per leaf ("" without labels): kept leaves go under theirs
 
 
 def _replicated(leaf: Any) -> bool:
@@ -90,7 +91,8 @@ def _layout(
     (not floating, split over devices, or over ``max_size`` elements)."""
     leaves, treedef = jax.tree.flatten(params)
     keys: list[str | None] = []
-    for i, (leaf, label) in enumerate(zip(leaves, _labels(labels, params))):
+    names = _labels(labels, params)
+    for i, (leaf, label) in enumerate(zip(leaves, names)):
         dtype = jnp.result_type(leaf)
         if packed_keys is not None:
             packed = str(i) in packed_keys
@@ -106,19 +108,24 @@ def _layout(
         tuple(np.shape(x) for x in leaves),
         tuple(keys),
         tuple(int(np.prod(np.shape(x), dtype=np.int64)) for x in leaves),
+        tuple(names),
     )
 
 
+def _kept_path(layout: _Layout, i: int) -> tuple[str, ...]:
+    """Where kept leaf ``i`` sits in the packed tree: ``leaf{i}``, under its label if any."""
+    label = layout.labels[i]
+    return (label, f"leaf{i}") if label else (f"leaf{i}",)
+
+
 def _packed_tree(layout: _Layout, leaves: list[Any]) -> dict[str, Any]:
-    """``{label: {dtype: buffer}}`` (or ``{dtype: buffer}`` without labels) plus kept leaves."""
+    """``{label: {dtype: buffer}}`` (or ``{dtype: buffer}`` without labels) plus the kept
+    leaves, as ``leaf{i}`` entries beside the buffers of their label."""
     buffers: dict[str, list[Any]] = {}
-    kept: dict[str, Any] = {}
-    for i, (key, leaf) in enumerate(zip(layout.groups, leaves)):
-        if key is None:
-            kept[f"leaf{i}"] = leaf
-        else:
-            buffers.setdefault(key, []).append(jnp.reshape(leaf, (-1,)))
     tree: dict[str, Any] = {}
+    for key, leaf in zip(layout.groups, leaves):
+        if key is not None:
+            buffers.setdefault(key, []).append(jnp.reshape(leaf, (-1,)))
     for key, parts in buffers.items():
         buffer = parts[0] if len(parts) == 1 else jnp.concatenate(parts)
         if "/" in key:
@@ -126,7 +133,10 @@ def _packed_tree(layout: _Layout, leaves: list[Any]) -> dict[str, Any]:
             tree.setdefault(label, {})[dtype] = buffer
         else:
             tree[key] = buffer
-    tree.update(kept)
+    for i, (key, leaf) in enumerate(zip(layout.groups, leaves)):
+        if key is None:
+            *outer, name = _kept_path(layout, i)
+            (tree.setdefault(outer[0], {}) if outer else tree)[name] = leaf
     return tree
 
 
@@ -151,7 +161,10 @@ def _unpack(layout: _Layout, tree: dict[str, Any], offsets: dict[str, Array]) ->
     leaves = []
     for i, (key, shape, size) in enumerate(zip(layout.groups, layout.shapes, layout.sizes)):
         if key is None:
-            leaves.append(tree[f"leaf{i}"])
+            node = tree
+            for name in _kept_path(layout, i):
+                node = node[name]
+            leaves.append(node)
             continue
         buffer = _buffer(tree, key)
         if buffer.shape[0] == size:  # the only leaf of its buffer
@@ -308,11 +321,12 @@ def flat(
 
     Args:
       inner: an elementwise transformation. A weight-decay ``mask`` in it sees the
-        packed tree: give ``labels`` and the mask over ``{label: {dtype: ...}}``,
-        e.g. ``{"decay": {"float32": True}, "keep": {"float32": False}}``.
+        packed tree: give ``labels`` and a mask per label, e.g. ``{"decay": True,
+        "keep": False}``, which covers the label's buffers and its kept leaves.
       labels: optional pytree of str labels like the parameters (or a function params
         -> labels): leaves with different labels go to different buffers, and the
-        packed tree is ``{label: {dtype: buffer}}``.
+        packed tree is ``{label: {dtype: buffer}}``, with each kept leaf ``i`` beside
+        its label's buffers as ``leaf{i}`` (at the top level without labels).
       max_size: leaves with more elements are kept as they are and updated one by one,
         int >= 1, or None to pack every leaf (for the shortest compile: half the time
         at any leaf size). 8192 is the break-even of the CPU measurements above; where
@@ -354,9 +368,12 @@ def flat(
         layout = layout_of(params)
         packed = _packed_tree(layout, jax.tree.leaves(params))
         if check:
-            probe = {k: v for k, v in packed.items() if not k.startswith("leaf")}
-            # numpy: concrete also while init is traced.
-            probe = jax.tree.map(lambda b: np.zeros((8,), b.dtype), probe)
+            # The buffers' structure, 8 zeros each (numpy: concrete also while init is
+            # traced); kept leaves are updated one by one and need no check.
+            probe: dict[str, Any] = {}
+            for key in dict.fromkeys(k for k in layout.groups if k is not None):
+                label, _, dtype = key.rpartition("/")
+                (probe.setdefault(label, {}) if label else probe)[dtype] = np.zeros(8, dtype)
             _check_elementwise(inner, probe)
         return FlatState(_offsets(layout), inner.init(packed))
 

@@ -60,11 +60,19 @@ def test_adamw_with_mask_through_labels():
     mask = {"w": True, "b": False, "layers": [True, False]}
     labels = jax.tree.map(lambda m: "decay" if m else "keep", mask)
     per_leaf = jaxsched.adamw(0.05, weight_decay=0.1, mask=mask)
-    packed_mask = {"decay": {"float32": True}, "keep": {"float32": False}}
-    packed = jaxsched.adamw(0.05, weight_decay=0.1, mask=packed_mask)
-    tx = jaxsched.flat(packed, labels=labels)
-    assert sorted(tx.pack(PARAMS)) == ["decay", "keep"]
-    assert_trees_close(run(tx, PARAMS), run(per_leaf, PARAMS))
+    # A mask per label covers its buffers and its kept leaves (w, 12 elements, is kept
+    # under "decay" with max_size=8); a mask per buffer, where no leaf is kept.
+    masks = [
+        ({"max_size": 8}, {"decay": True, "keep": False}),
+        ({}, {"decay": {"float32": True}, "keep": {"float32": False}}),
+    ]
+    for kwargs, packed_mask in masks:
+        packed = jaxsched.adamw(0.05, weight_decay=0.1, mask=packed_mask)
+        tx = jaxsched.flat(packed, labels=labels, **kwargs)
+        assert sorted(tx.pack(PARAMS)) == ["decay", "keep"]
+        assert_trees_close(run(tx, PARAMS), run(per_leaf, PARAMS))
+    layout = jax.tree.map(jnp.shape, jaxsched.flat(packed, labels=labels, max_size=8).pack(PARAMS))
+    assert layout == {"decay": {"float32": (4,), "leaf3": (3, 4)}, "keep": {"float32": (9,)}}
 
 
 def test_one_buffer_per_dtype_and_hyperparams_reachable():

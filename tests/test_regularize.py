@@ -43,6 +43,28 @@ def test_add_l1_with_mask():
     np.testing.assert_allclose(updates["dense"]["kernel"], [[0.6, -0.4], [0.1, 0.6]], rtol=1e-6)
 
 
+def test_a_mask_over_a_prefix_covers_whole_subtrees():
+    """AdamW decays where the prefix mask says, as with the full mask it stands for."""
+    prefix = {"dense": True, "LayerNorm_0": False, "embed": True}
+    full = {
+        "dense": {"kernel": True, "bias": True},
+        "LayerNorm_0": {"scale": False, "bias": False},
+        "embed": {"embedding": True},
+    }
+    ref = jaxsched.adamw(0.1, weight_decay=0.5, mask=full)
+    want, _ = ref.update(GRADS, ref.init(PARAMS), PARAMS)
+    for mask in (prefix, lambda params: prefix):
+        tx = jaxsched.adamw(0.1, weight_decay=0.5, mask=mask)
+        got, _ = tx.update(GRADS, tx.init(PARAMS), PARAMS)
+        jax.tree.map(np.testing.assert_array_equal, got, want)
+    # The first Adam step is -lr sign(g) = -0.1; decay adds -lr wd p = -0.05 p.
+    np.testing.assert_allclose(got["dense"]["bias"], [-0.15, -0.05], rtol=1e-5)
+    np.testing.assert_allclose(got["LayerNorm_0"]["scale"], [-0.1, -0.1], rtol=1e-5)
+    short = jaxsched.add_l1(0.1, mask={"dense": True, "embed": True})
+    with pytest.raises(ValueError, match="mask tree has no entry for the parameter at path "):
+        short.update(GRADS, short.init(PARAMS), PARAMS)
+
+
 def test_decay_mask_rule():
     assert jaxsched.decay_mask(PARAMS) == {
         "dense": {"kernel": True, "bias": False},
