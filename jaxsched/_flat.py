@@ -80,6 +80,24 @@ def _labels(labels: Any, params: PyTree) -> list[str]:
     return found
 
 
+def _probe_tree(packed: dict[str, Any]) -> dict[str, Any]:
+    """The packed tree's floating entries as 8 zeros each (numpy: concrete also while
+    ``init`` is traced), in its structure, so that a mask over it fits the probe."""
+
+    def floating(x: Any) -> bool:
+        return bool(jnp.issubdtype(jnp.result_type(x), jnp.inexact))
+
+    probe: dict[str, Any] = {}
+    for key, node in packed.items():
+        if isinstance(node, dict):
+            inner = {k: np.zeros(8, jnp.result_type(x)) for k, x in node.items() if floating(x)}
+            if inner:
+                probe[key] = inner
+        elif floating(node):
+            probe[key] = np.zeros(8, jnp.result_type(node))
+    return probe
+
+
 def _packed_keys(layout: _Layout) -> set[str]:
     return {str(i) for i, key in enumerate(layout.groups) if key is not None}
 
@@ -368,13 +386,7 @@ def flat(
         layout = layout_of(params)
         packed = _packed_tree(layout, jax.tree.leaves(params))
         if check:
-            # The buffers' structure, 8 zeros each (numpy: concrete also while init is
-            # traced); kept leaves are updated one by one and need no check.
-            probe: dict[str, Any] = {}
-            for key in dict.fromkeys(k for k in layout.groups if k is not None):
-                label, _, dtype = key.rpartition("/")
-                (probe.setdefault(label, {}) if label else probe)[dtype] = np.zeros(8, dtype)
-            _check_elementwise(inner, probe)
+            _check_elementwise(inner, _probe_tree(packed))
         return FlatState(_offsets(layout), inner.init(packed))
 
     def update(updates, state: FlatState, params=None, **extra):

@@ -73,6 +73,18 @@ def test_adamw_with_mask_through_labels():
         assert_trees_close(run(tx, PARAMS), run(per_leaf, PARAMS))
     layout = jax.tree.map(jnp.shape, jaxsched.flat(packed, labels=labels, max_size=8).pack(PARAMS))
     assert layout == {"decay": {"float32": (4,), "leaf3": (3, 4)}, "keep": {"float32": (9,)}}
+    # A label whose leaves are all kept: the mask still fits the elementwise probe.
+    mask = {"w": True, "b": False, "layers": [False, False]}
+    labels = jax.tree.map(lambda m: "decay" if m else "keep", mask)
+    tx = jaxsched.flat(
+        jaxsched.adamw(0.05, weight_decay=0.1, mask={"decay": True, "keep": False}),
+        labels=labels,
+        max_size=8,
+    )
+    assert jax.tree.map(jnp.shape, tx.pack(PARAMS))["decay"] == {"leaf3": (3, 4)}
+    assert_trees_close(
+        run(tx, PARAMS), run(jaxsched.adamw(0.05, weight_decay=0.1, mask=mask), PARAMS)
+    )
 
 
 def test_one_buffer_per_dtype_and_hyperparams_reachable():
