@@ -144,9 +144,10 @@ def with_hyperparams(
         values = dict(state.hyperparams)
         sched_states = {}
         for name in scheduled:
-            values[name], sched_states[name] = _schedule_value(
+            value, sched_states[name] = _schedule_value(
                 name, state.schedule_states[name], state.count, extra
             )
+            values[name] = _in_place_of(state.hyperparams[name], value)
         inner = optax.with_extra_args_support(_build(factory, values))
         updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
         count = safe_increment(state.count) if scheduled else None
@@ -154,6 +155,19 @@ def with_hyperparams(
         return updates, new_state
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _in_place_of(previous: Array, value: Array) -> Array:
+    """``value``, read as a function of ``previous`` as well (a select of ``value`` either
+    way, which XLA removes).
+
+    A schedule's new value does not read the previous one, and ``jax.jit`` drops inputs
+    that nothing reads. Donated buffers are then paired with the outputs of their type
+    in order, one place off: each later scalar hyperparameter goes to its neighbour's
+    buffer, and XLA swaps them through copies (two scalar kernels per step with
+    ``adamw(schedule, weight_decay=...)``).
+    """
+    return jax.lax.select(previous == previous, value, value)
 
 
 def block(factory: Callable[..., optax.GradientTransformation]) -> Callable[..., Any]:

@@ -117,6 +117,53 @@ def test_adam_step_compiles_without_a_copy_of_its_counter():
     assert " copy(" not in entry
 
 
+SCHEDULE = optax.linear_schedule(1e-3, 0.0, 10)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: jaxsched.adamw(SCHEDULE, weight_decay=1e-2),
+        lambda: jaxsched.momentum(SCHEDULE, 0.9),
+        lambda: jaxsched.momentum(1e-3, 0.9, dampening=0.1),
+        lambda: jaxsched.adagrad(1e-3, lr_decay=0.1),
+        lambda: jaxsched.adopt(1e-3),
+        lambda: jaxsched.asgd(1e-3),
+        lambda: jaxsched.lookahead(jaxsched.adam(1e-3)),
+    ],
+    ids=[
+        "adamw-schedule",
+        "momentum-schedule",
+        "dampening",
+        "lr_decay",
+        "adopt",
+        "asgd",
+        "lookahead",
+    ],
+)
+def test_scalar_state_compiles_without_copies(make):
+    """No scalar of the state is copied in the donated step, except the count that the
+    schedules read before it is incremented (as in ``optax.inject_hyperparams``).
+
+    Two ways a copy had crept in: a rule that read its old count (the donated buffer
+    takes the new one), and a schedule's new value, which does not read the previous
+    one: ``jit`` dropped that input, and the donated scalars paired with the outputs one
+    place off, which XLA swapped through copies."""
+    tx = make()
+    params = {"w": jnp.zeros(8)}
+
+    def step(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
+    entry = compiled.compile().as_text().split("ENTRY", 1)[1]
+    copied = [
+        line.split(" copy(")[1].split(")")[0] for line in entry.splitlines() if "[] copy(" in line
+    ]
+    assert set(copied) <= {"%state_count.1"}, copied
+
+
 def _minimise(tx, loss, x0, steps):
     state = tx.init(x0)
 

@@ -92,8 +92,8 @@ def scale_by_adagrad(
             decay, count = None, None
         else:
             # torch's lr_decay: the k-th update (0-based) is divided by 1 + k * lr_decay.
-            decay = 1 + state.count.astype(jnp.float32) * lr_decay
             count = safe_increment(state.count)
+            decay = 1 + (count - 1).astype(jnp.float32) * lr_decay
 
         def scaled(g, a):
             out = g / (jnp.sqrt(a + eps) if eps_in_sqrt else jnp.sqrt(a) + eps)

@@ -109,7 +109,8 @@ def scale_by_adopt(
     def update(updates, state, params=None, **extra):
         del params, extra
         check_same_tree(state.mu, updates)
-        first = state.count == 0
+        count = safe_increment(state.count)
+        first = count == 1
 
         def normalised(g, v):
             n = g.astype(v.dtype) / jnp.maximum(jnp.sqrt(v), eps)
@@ -124,6 +125,6 @@ def scale_by_adopt(
             averaged,
         )
         out = jax.tree.map(lambda m: jnp.where(first, jnp.zeros_like(m), m), mu)
-        return cast_like(out, updates), ScaleByAdoptState(safe_increment(state.count), mu, nu)
+        return cast_like(out, updates), ScaleByAdoptState(count, mu, nu)
 
     return optax.GradientTransformationExtraArgs(init, update)

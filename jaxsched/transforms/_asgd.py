@@ -72,10 +72,11 @@ def asgd_step(
         del extra
         params_needed(params, "asgd_step")
         check_same_tree(updates, params, "params")
-        k = state.count.astype(jnp.float32)
+        count = safe_increment(state.count)
+        k = (count - 1).astype(jnp.float32)  # updates made before this one
         eta = learning_rate / (1 + lambd * learning_rate * k) ** alpha
         out = jax.tree.map(lambda g, p: -eta * (g + lambd * p), updates, params)
-        return cast_like(out, updates), AsgdStepState(safe_increment(state.count))
+        return cast_like(out, updates), AsgdStepState(count)
 
     return optax.GradientTransformationExtraArgs(init, update)
 
@@ -123,15 +124,16 @@ def asgd_average(
         del extra
         params_needed(params, "asgd_average")
         check_same_tree(state.average, updates)
-        k = state.count.astype(jnp.float32)
-        mu = jnp.where(state.count == 0, 1.0, 1 / jnp.maximum(1.0, k - t0))
+        count = safe_increment(state.count)
+        k = (count - 1).astype(jnp.float32)  # updates made before this one
+        mu = jnp.where(count == 1, 1.0, 1 / jnp.maximum(1.0, k - t0))
 
         def average(ax, p, u):
             new = p.astype(ax.dtype) + u.astype(ax.dtype)
             return jnp.where(mu == 1, new, ax + mu * (new - ax)).astype(ax.dtype)
 
         ax = jax.tree.map(average, state.average, params, updates)
-        return updates, AsgdAverageState(safe_increment(state.count), ax)
+        return updates, AsgdAverageState(count, ax)
 
     return optax.GradientTransformationExtraArgs(init, update)
 

@@ -90,7 +90,9 @@ def lookahead(
         params_needed(params, "lookahead")
         check_same_tree(state.slow, updates)
         fast_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
-        sync = state.count % sync_period == sync_period - 1
+        # The step's 1-based number: every sync_period-th update syncs.
+        count = safe_increment(state.count)
+        sync = count % sync_period == 0
 
         def step(p, u, slow):
             fast = (p + u).astype(p.dtype)
@@ -101,7 +103,7 @@ def lookahead(
         out, slow = jax.tree.transpose(
             jax.tree.structure(params), jax.tree.structure((0, 0)), stepped
         )
-        new_state = LookaheadState(safe_increment(state.count), slow, inner_state)
+        new_state = LookaheadState(count, slow, inner_state)
         return cast_like(out, updates), new_state
 
     return optax.GradientTransformationExtraArgs(init, update)

@@ -94,9 +94,9 @@ def trace(
         else:
             # torch's undamped first step as a scalar: the buffer is still zero then, so
             # momentum * 0 + 1 * g is g exactly, and no per-leaf select is compiled.
-            first = jnp.logical_and(state.count == 0, not zero_init)
-            rest = jnp.where(first, 1.0, 1 - dampening)
             count = safe_increment(state.count)
+            first = jnp.logical_and(count == 1, not zero_init)
+            rest = jnp.where(first, 1.0, 1 - dampening)
 
             def step(g, buf):
                 return (momentum * buf + rest * g).astype(buf.dtype)
