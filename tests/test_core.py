@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hlo import donated_step_entry
 
 import jaxsched
 from jaxsched._base import safe_increment
@@ -104,15 +105,7 @@ def test_step_counters_only_where_something_reads_them(make, after_two):
 def test_adam_step_compiles_without_a_copy_of_its_counter():
     """The bias corrections read the incremented count: had they read the old one, XLA
     would copy it before the donated buffer takes the new one (a kernel of its own)."""
-    tx = jaxsched.adam(1e-3)
-    params = {"w": jnp.zeros(8)}
-
-    def step(params, state, grads):
-        updates, state = tx.update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
-    entry = compiled.compile().as_text().split("ENTRY", 1)[1]
+    entry = donated_step_entry(jaxsched.adam(1e-3), {"w": jnp.zeros(8)})
     assert "s32[] fusion(" in entry  # the counter's increment is there
     assert " copy(" not in entry
 
@@ -149,15 +142,7 @@ def test_scalar_state_compiles_without_copies(make):
     takes the new one), and a schedule's new value, which does not read the previous
     one: ``jit`` dropped that input, and the donated scalars paired with the outputs one
     place off, which XLA swapped through copies."""
-    tx = make()
-    params = {"w": jnp.zeros(8)}
-
-    def step(params, state, grads):
-        updates, state = tx.update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
-    entry = compiled.compile().as_text().split("ENTRY", 1)[1]
+    entry = donated_step_entry(make(), {"w": jnp.zeros(8)})
     copied = [
         line.split(" copy(")[1].split(")")[0] for line in entry.splitlines() if "[] copy(" in line
     ]

@@ -26,6 +26,7 @@ import pytest
 import pytorch_optimizer
 import schedulefree
 import torch
+from hlo import donated_step_entry
 from parity import (
     Flavor,
     Problem,
@@ -699,14 +700,7 @@ def test_params_are_needed_only_where_read():
 def _leaf_fusion_operands(tx, leaves: int) -> tuple[int, int]:
     """(largest operand count of a fusion with a leaf-shaped output, full-size copies)
     in the compiled, buffer-donating step over ``leaves`` leaves of 64 elements."""
-    params = [jnp.full(64, 0.5 + i) for i in range(leaves)]
-
-    def step(params, state, grads):
-        updates, state = tx.update(grads, state, params)
-        return optax.apply_updates(params, updates), state
-
-    lowered = jax.jit(step, donate_argnums=(0, 1)).lower(params, tx.init(params), params)
-    entry = lowered.compile().as_text().split("ENTRY", 1)[1]
+    entry = donated_step_entry(tx, [jnp.full(64, 0.5 + i) for i in range(leaves)])
     fusions = [line for line in entry.splitlines() if "= f32[64]{0} fusion(" in line]
     operands = max(line.split(" fusion(", 1)[1].split(")")[0].count("%") for line in fusions)
     return operands, entry.count("= f32[64]{0} copy(")
