@@ -141,6 +141,11 @@ def test_leaves_over_max_size_are_kept_as_they_are():
     for kwargs, packed in cases:
         tx = jaxsched.flat(jaxsched.adam(0.05), **kwargs)
         assert {k: v.shape for k, v in tx.pack(params).items()} == packed, kwargs
+    # "auto" (the default) packs every leaf where the backend is not the CPU.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jax, "default_backend", lambda: "gpu")
+        tx = jaxsched.flat(jaxsched.adam(0.05))
+        assert {k: v.shape for k, v in tx.pack(params).items()} == {"float32": (8225,)}
     # Kept and packed leaves in one update: the per-leaf numbers.
     tx = jaxsched.flat(jaxsched.adam(0.05), max_size=11)
     assert_trees_close(run(tx, params), run(jaxsched.adam(0.05), params))
