@@ -85,7 +85,7 @@ PAIRS = {
         {},
     ),
     # The many-leaf path: one packed buffer per dtype instead of one update per leaf;
-    # by default leaves over 8192 elements stay apart; "/all" packs every leaf.
+    # by default (on CPUs) leaves over 8192 elements stay apart; "/all" packs every leaf.
     "flat(adam)": (lambda: jaxsched.flat(jaxsched.adam(LR)), optax.adam, {}),
     "flat(adam)/all": (lambda: jaxsched.flat(jaxsched.adam(LR), max_size=None), optax.adam, {}),
 }
