@@ -9,10 +9,12 @@ Reports, in one process:
   training step), once for the update alone;
 * final training loss of Adam, 8-bit Adam and bf16 Adam (stochastic rounding) on
   sklearn's digits (MLP 64-64-10, full batch, with and without a small L2 term) and a
-  linear regression, with the loss curves plotted to ``--plot``.
+  linear regression, from ``--seeds`` initialisations each (the formats' differences
+  from float32 paired by seed, beside float32's own spread over the seeds), with the
+  first seed's loss curves plotted to ``--plot``.
 
     python benchmarks/quantized.py [--size 16000000] [--steps 10] [--repeats 5]
-        [--train-steps 300] [--plot quantized_loss.png]
+        [--train-steps 300] [--seeds 5] [--plot quantized_loss.png]
 """
 
 from __future__ import annotations
@@ -89,52 +91,97 @@ def step_times(size: int, steps: int, repeats: int, with_gradient: bool) -> dict
 
 
 def digits_task(l2: float):
+    """(loss, init(seed), learning rate) of an MLP 64-64-10 (tanh) on sklearn's digits."""
     from sklearn.datasets import load_digits
 
     data = load_digits()
     x = jnp.asarray(data.data / 16.0, jnp.float32)
     y = jnp.asarray(data.target)
-    k1, k2 = jax.random.split(jax.random.key(0))
-    params = {
-        "w1": jax.random.normal(k1, (64, 64)) / 8.0,
-        "b1": jnp.zeros(64),
-        "w2": jax.random.normal(k2, (64, 10)) / 8.0,
-        "b2": jnp.zeros(10),
-    }
+
+    def init(seed: int):
+        k1, k2 = jax.random.split(jax.random.key(seed))
+        return {
+            "w1": jax.random.normal(k1, (64, 64)) / 8.0,
+            "b1": jnp.zeros(64),
+            "w2": jax.random.normal(k2, (64, 10)) / 8.0,
+            "b2": jnp.zeros(10),
+        }
 
     def loss(p):
         logits = jnp.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
         ce = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
         return ce + l2 * (jnp.sum(p["w1"] ** 2) + jnp.sum(p["w2"] ** 2))
 
-    return loss, params, 1e-2
+    return loss, init, 1e-2
 
 
 def regression_task():
+    """(loss, init(seed), learning rate) of a linear regression 32 -> 8 on 256 points."""
     k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
     x = jax.random.normal(k1, (256, 32))
     y = x @ jax.random.normal(k2, (32, 8)) + 0.1 * jax.random.normal(k3, (256, 8))
-    params = {"w": jnp.zeros((32, 8)), "b": jnp.zeros(8)}
+
+    def init(seed: int):
+        return {"w": 0.1 * jax.random.normal(jax.random.key(seed), (32, 8)), "b": jnp.zeros(8)}
 
     def loss(p):
         return jnp.mean((x @ p["w"] + p["b"] - y) ** 2)
 
-    return loss, params, 3e-2
+    return loss, init, 3e-2
 
 
-def train(tx, loss_fn, params, steps: int) -> list[float]:
+def trainer(tx, loss_fn, steps: int):
+    """A function of the initial parameters: the training loss at each of ``steps``
+    full-batch steps and after the last (compiled once, for every seed)."""
+
     @jax.jit
-    def run(params, state):
+    def run(params):
         def body(carry, _):
             params, state = carry
             loss, grads = jax.value_and_grad(loss_fn)(params)
             updates, state = tx.update(grads, state, params)
             return (optax.apply_updates(params, updates), state), loss
 
-        (params, _), losses = jax.lax.scan(body, (params, state), None, length=steps)
+        carry = (params, tx.init(params))
+        (params, _), losses = jax.lax.scan(body, carry, None, length=steps)
         return jnp.append(losses, loss_fn(params))
 
-    return np.asarray(run(params, tx.init(params))).tolist()
+    return lambda params: np.asarray(run(params)).tolist()
+
+
+def final_losses(steps: int, seeds: int) -> dict:
+    """Per task and state format, the loss curve of each seed (one initialisation per
+    seed, the same for every format)."""
+    tasks = {
+        "digits MLP": digits_task(0.0),
+        "digits MLP + L2 1e-3": digits_task(1e-3),
+        "regression": regression_task(),
+    }
+    curves = {}
+    for task, (loss_fn, init, lr) in tasks.items():
+        runs = {n: trainer(tx, loss_fn, steps) for n, tx in optimizers(lr).items()}
+        curves[task] = {n: [run(init(seed)) for seed in range(seeds)] for n, run in runs.items()}
+    return curves
+
+
+def report_losses(curves: dict) -> None:
+    """Mean final loss over the seeds, and each format's difference from float32 Adam
+    from the same initialisation: mean and range over the seeds. The float32 runs'
+    own spread over seeds (max - min over mean) says how much the task moves anyway."""
+    for task, runs in curves.items():
+        ref = np.array([c[-1] for c in runs["float32"]])
+        spread = (ref.max() - ref.min()) / ref.mean()
+        parts = [f"float32 {ref.mean():.5g} (seeds spread {spread:.1%})"]
+        for name, per_seed in runs.items():
+            if name == "float32":
+                continue
+            final = np.array([c[-1] for c in per_seed])
+            diff = (final - ref) / ref
+            parts.append(
+                f"{name} {final.mean():.5g} ({diff.mean():+.2%}; {diff.min():+.2%} .. "
+                f"{diff.max():+.2%})"
+            )
+        print(f"  {task:22s} " + "  ".join(parts))
 
 
 def main(argv=None):
@@ -143,6 +190,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--seeds", type=int, default=5, help="initialisations per task")
     parser.add_argument("--plot", default="quantized_loss.png")
     args = parser.parse_args(argv)
     print(f"jax {jax.__version__}, {jax.devices()[0].device_kind}")
@@ -170,22 +218,12 @@ def main(argv=None):
                 f"compile {compile_s:5.2f} s"
             )
 
-    print(f"\nfinal loss after {args.train_steps} full-batch steps")
-    tasks = {
-        "digits MLP": digits_task(0.0),
-        "digits MLP + L2 1e-3": digits_task(1e-3),
-        "regression": regression_task(),
-    }
-    curves = {}
-    for task, (loss_fn, params, lr) in tasks.items():
-        curves[task] = {
-            n: train(tx, loss_fn, params, args.train_steps) for n, tx in optimizers(lr).items()
-        }
-        ref = curves[task]["float32"][-1]
-        line = "  ".join(
-            f"{n} {c[-1]:.5g} ({(c[-1] - ref) / ref:+.2%})" for n, c in curves[task].items()
-        )
-        print(f"  {task:22s} {line}")
+    print(
+        f"\nfinal loss after {args.train_steps} full-batch steps, {args.seeds} seeds: mean, "
+        "and the difference from float32 Adam from the same start (mean; min .. max)"
+    )
+    curves = final_losses(args.train_steps, args.seeds)
+    report_losses(curves)
 
     if args.plot:
         import matplotlib
@@ -195,9 +233,9 @@ def main(argv=None):
 
         fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6))
         for ax, (task, runs) in zip(axes, curves.items()):
-            for name, curve in runs.items():
-                ax.semilogy(curve, label=f"Adam {name}", lw=1.2)
-            ax.set(title=task, xlabel="step", ylabel="training loss")
+            for name, per_seed in runs.items():
+                ax.semilogy(per_seed[0], label=f"Adam {name}", lw=1.2)
+            ax.set(title=f"{task} (seed 0)", xlabel="step", ylabel="training loss")
             ax.legend()
         fig.tight_layout()
         fig.savefig(args.plot, dpi=110)
