@@ -12,6 +12,11 @@ elementwise optimizer step can do; "% roofline" is that time over the optimizer'
     python benchmarks/run.py --quick    # fewer optimizers, shapes and repeats
     python benchmarks/run.py --only adam,lion --shapes 1000x4000
     python benchmarks/run.py --all      # then many_leaves.py, quantized.py, torch_adam.py
+    python benchmarks/run.py --in-loop  # also --steps steps inside one compiled loop
+
+``--in-loop`` separates the device's work from the host's dispatch of each call: where
+steps take tens of microseconds (one leaf on a GPU), a difference between the per-call
+and the in-loop ratios is per-call overhead (the arguments and results of the step).
 
 Not part of the tests. Compile time is trace + lower + XLA compile of one fresh jit.
 """
@@ -198,6 +203,39 @@ def bench(makers, params, steps: int, repeats: int):
     return [med(c) for c in comp], [med(t) for t in step_t], runs[1][2]
 
 
+def loop_times(makers, params, steps: int, repeats: int) -> list[float]:
+    """Median seconds per step of each maker's optimizer with ``steps`` steps inside one
+    compiled ``fori_loop`` (interleaved A B A B ...): the device's work alone, without
+    the host's dispatch of one call per step that ``bench`` times."""
+
+    def compile_loop(tx):
+        @partial(jax.jit, donate_argnums=(0, 1))
+        def loop(params, state, grads):
+            def body(_, carry):
+                params, state = carry
+                updates, state = tx.update(grads, state, params)
+                return optax.apply_updates(params, updates), state
+
+            return jax.lax.fori_loop(0, steps, body, (params, state))
+
+        p = jax.tree.map(jnp.copy, params)
+        s = jax.tree.map(jnp.copy, tx.init(p))
+        g = grads_of(p)
+        compiled = loop.lower(p, s, g).compile()
+        p, s = jax.block_until_ready(compiled(p, s, g))  # warm up
+        return [compiled, p, s, g]
+
+    runs = [compile_loop(make()) for make in makers]
+    times = [[] for _ in makers]
+    for _ in range(repeats):
+        for i, (compiled, p, s, g) in enumerate(runs):
+            start = time.perf_counter()
+            p, s = jax.block_until_ready(compiled(p, s, g))
+            times[i].append((time.perf_counter() - start) / steps)
+            runs[i][1:3] = p, s
+    return [float(np.median(t)) for t in times]
+
+
 def roofline(params, state, steps: int, repeats: int):
     step = roofline_step(params, state)
     p, s = jax.tree.map(jnp.copy, params), jax.tree.map(jnp.copy, state)
@@ -224,6 +262,11 @@ def main(argv=None):
         help="also time optax.inject_hyperparams(optax's factory) (js/inj columns)",
     )
     parser.add_argument(
+        "--in-loop",
+        action="store_true",
+        help="also time --steps steps inside one compiled loop (no per-step dispatch)",
+    )
+    parser.add_argument(
         "--all",
         action="store_true",
         help="then run many_leaves.py, quantized.py and torch_adam.py",
@@ -246,6 +289,7 @@ def main(argv=None):
             if args.inject
             else ""
         )
+        + (f" {'in-loop ms js/ox':>17s} {'ratio':>6s}" if args.in_loop else "")
     )
     print(head)
     # One throwaway compile, so that neither library pays JAX's first-compile setup.
@@ -265,6 +309,9 @@ def main(argv=None):
             if args.inject:
                 c3, s3 = comp[2], step[2]
                 line += f" {c3:13.2f} {c1 / c3:6.2f} {1e3 * s3:11.3f} {s1 / s3:6.2f}"
+            if args.in_loop:
+                l1, l2 = loop_times(makers[:2], params, args.steps, repeats)
+                line += f" {1e3 * l1:8.3f}/{1e3 * l2:<8.3f} {l1 / l2:6.2f}"
             print(line, flush=True)
     if args.all:
         import many_leaves
