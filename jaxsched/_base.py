@@ -249,9 +249,7 @@ def per_leaf(spec: Any, tree: PyTree, what: str) -> PyTree:
 def resolve_mask(mask: MaskOrFn, params: PyTree) -> PyTree:
     """The tree of bools, one per leaf of ``params``, that a mask stands for (all True for
     None; a mask over a prefix of the params covers whole subtrees)."""
-    if mask is None:
-        return jax.tree.map(lambda _: True, params)
-    return per_leaf(mask, params, "mask")
+    return per_leaf(True if mask is None else mask, params, "mask")
 
 
 def check_float_updates(updates: PyTree) -> None:
