@@ -142,3 +142,26 @@ def test_lookahead_slow_weights_keep_the_parameter_dtype():
         if isinstance(n, LookaheadState)
     ]
     assert all(leaf.dtype == jnp.bfloat16 for leaf in jax.tree.leaves(node.slow))
+
+
+def test_schedule_free_z_in_bfloat16_steps_y_by_the_gradient():
+    """With ``z`` in bfloat16, ``y`` moves by ``lr g`` itself, not by ``z``'s rounded
+    change (the float32 form): a float32 reference with ``z`` rounded to bfloat16 at every
+    step, the authors' rule ``y <- y + c (z - y) + lr (b1 (1 - c) - 1) g``, ``c = 1/(k+1)``."""
+    lr, b1 = np.float32(0.05), np.float32(0.9)
+    y0 = np.linspace(-1.3, 2.1, 16, dtype=np.float32)
+    tx = jaxsched.schedule_free_sgd(float(lr), b1=float(b1), z_dtype=jnp.bfloat16)
+    step = jax.jit(tx.update)
+    y, state = jnp.asarray(y0), tx.init(jnp.asarray(y0))
+    y_ref, z_ref = y0, y0.astype(jnp.bfloat16)
+    for k in range(8):
+        updates, state = step(2 * y + 0.1, state, y)
+        y = jaxsched.apply_updates(y, updates)
+        g = 2 * y_ref + np.float32(0.1)
+        c = np.float32(1 / (k + 1))
+        z = z_ref.astype(np.float32)
+        y_ref = y_ref + c * (z - y_ref) + lr * (b1 * (1 - c) - 1) * g
+        z_ref = (z - lr * g).astype(jnp.bfloat16)
+    assert state.inner_state[-1].z.dtype == jnp.bfloat16
+    np.testing.assert_array_equal(state.inner_state[-1].z, z_ref)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-6, atol=1e-6)

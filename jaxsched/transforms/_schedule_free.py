@@ -216,7 +216,9 @@ def schedule_free(
     ``z <- z - lr g``, ``x <- (1 - c) x + c z``, ``y <- b1 x + (1 - b1) z``,
 
     computed, as the authors' memory-saving classes do, without storing ``x``:
-    ``y <- y + c (z_old - y) + lr (b1 (1 - c) - 1) g``. ``z`` starts at the initial
+    ``y <- y + c (z_old - y) + lr (b1 (1 - c) - 1) g``, where ``lr g`` is read as
+    ``z_old - z`` when ``z`` is held in 32 or more bits (as ``optax.contrib``'s
+    schedule-free does; it saves a pass over memory). ``z`` starts at the initial
     parameters. :func:`schedule_free_eval_params` gives ``x`` from ``y`` and ``z``.
 
     Args:
@@ -277,9 +279,19 @@ def schedule_free(
         c = jnp.where(positive, weight / jnp.where(positive, weight_sum, 1.0), 0.0)
         if decoupling_c is not None:
             c = jnp.minimum(1.0, c * (1 - b1) * decoupling_c)
-        y_rate = lr * (b1 * (1 - c) - 1)
-        out = jax.tree.map(lambda y, z, g: c * (z - y) + y_rate * g, params, state.z, updates)
         z = jax.tree.map(lambda z, g: (z - lr * g).astype(z.dtype), state.z, updates)
+        y_rate = b1 * (1 - c) - 1
+
+        def y_step(y, z_old, z_new, g):
+            # lr g is z's change: reading it from z spares XLA's CPU backend a
+            # full-size pass that writes g for its two readers (g divides by sqrt(v)
+            # in AdamW). It carries z's rounding into y: one float32 ulp of z, the
+            # size of y's own rounding, but far more where z is kept in 16 bits.
+            if jnp.finfo(z_new.dtype).bits >= 32:
+                return c * (z_old - y) + y_rate * (z_old - z_new)
+            return c * (z_old - y) + lr * y_rate * g
+
+        out = jax.tree.map(y_step, params, state.z, z, updates)
         b1_used = jnp.asarray(b1, jnp.float32)
         new_state = ScheduleFreeState(count, b1_used, lr_max, weight_sum, z)
         return cast_like(out, updates), new_state
