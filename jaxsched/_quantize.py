@@ -73,7 +73,8 @@ def _explicit_spec(x: Array) -> Any:
 
 
 def _split_layout(x: Array, block_size: int) -> tuple[Any, Any] | None:
-    """How the blocks of ``x`` are split over an Explicit mesh.
+    """How the blocks of ``x`` (whole blocks: ``block_size`` divides its size) are split
+    over an Explicit mesh.
 
     None where ``x``'s type carries no sharding (no mesh, or Auto axes: XLA lays the
     blocks out). Otherwise the specs of the flattened array and of its blocks: split
@@ -94,32 +95,69 @@ def _split_layout(x: Array, block_size: int) -> tuple[Any, Any] | None:
 
 
 def _blocks(x: Array, block_size: int) -> Array:
-    """``x`` flattened as ``[blocks, block_size]``, its last block zero-padded."""
+    """``x`` as ``[blocks, block_size]``; ``block_size`` divides its size."""
     layout = _split_layout(x, block_size)
     if layout is None:
-        flat = x.reshape(-1)
-        pad = -flat.size % block_size
-        return (jnp.pad(flat, (0, pad)) if pad else flat).reshape(-1, block_size)
+        return x.reshape(-1, block_size)
     if layout[0] == P():
         x = jax.sharding.reshard(x, P())
     flat = jax.lax.reshape(x, (x.size,), out_sharding=layout[0])
-    pad = -flat.size % block_size
-    flat = jnp.pad(flat, (0, pad)) if pad else flat
-    return jax.lax.reshape(flat, (flat.size // block_size, block_size), out_sharding=layout[1])
+    return jax.lax.reshape(flat, (x.size // block_size, block_size), out_sharding=layout[1])
 
 
 def _unblock(blocks: Array, like: Array) -> Array:
-    """The first ``like.size`` elements of ``blocks`` in ``like``'s shape and sharding."""
+    """``blocks`` in ``like``'s shape and sharding (inverse of :func:`_blocks`)."""
     layout = _split_layout(like, blocks.shape[1])
     if layout is None:
-        flat = blocks.reshape(-1)
-        return (flat[: like.size] if flat.size != like.size else flat).reshape(like.shape)
+        return blocks.reshape(like.shape)
     flat = jax.lax.reshape(blocks, (blocks.size,), out_sharding=layout[0])
-    flat = flat[: like.size] if flat.size != like.size else flat
     spec = _explicit_spec(like)
     if layout[0] == P():
         return jax.sharding.reshard(flat.reshape(like.shape), spec)
     return jax.lax.reshape(flat, like.shape, out_sharding=spec)
+
+
+def _flat(x: Array) -> Array:
+    """``x`` flattened, gathered first where it is split over an Explicit mesh (a short
+    last block cannot be cut into shards)."""
+    if _explicit_spec(x) is not None:
+        x = jax.sharding.reshard(x, P())
+    return x.reshape(-1)
+
+
+def _unflat(flat: Array, like: Array) -> Array:
+    """``flat`` in ``like``'s shape and sharding (inverse of :func:`_flat`)."""
+    out = flat.reshape(like.shape)
+    spec = _explicit_spec(like)
+    return out if spec is None else jax.sharding.reshard(out, spec)
+
+
+def _extrema(blocks: Array) -> tuple[Array, Array]:
+    """The absolute maximum and the minimum of each row of ``blocks``, in one reduction:
+    XLA recomputes the elementwise work that produces ``blocks`` (the decode and the
+    inner update) in every consumer, and each reduction is one."""
+    return jax.lax.reduce(
+        (jnp.abs(blocks), blocks),
+        (np.float32(0), np.float32(np.inf)),
+        lambda a, b: (jax.lax.max(a[0], b[0]), jax.lax.min(a[1], b[1])),
+        (1,),
+    )
+
+
+def _ragged_extrema(flat: Array, block_size: int) -> tuple[Array, Array]:
+    """:func:`_extrema` of the blocks of ``flat``, whose last block is short."""
+    whole = flat.size - flat.size % block_size
+    parts = [_extrema(flat[whole:][None])]
+    if whole:
+        parts.insert(0, _extrema(flat[:whole].reshape(-1, block_size)))
+    return jnp.concatenate([p[0] for p in parts]), jnp.concatenate([p[1] for p in parts])
+
+
+def _per_element(per_block: Array, block_size: int, size: int) -> Array:
+    """``per_block[i // block_size]`` for each of ``size`` elements: a broadcast that
+    fuses into the elementwise loop, where padding the elements to whole blocks would
+    make XLA's CPU loops compute every index (twice the time of an 8-bit step)."""
+    return jnp.repeat(per_block, block_size)[:size]
 
 
 # Decade i of the map (i = 0 .. 6) holds |x| in [10^(i-7), 10^(i-6)).
@@ -144,9 +182,9 @@ def _by_decade(i: Array, values: tuple) -> Array:
     return out
 
 
-def _encode(normed: Array, signed: Array) -> Array:
-    """The index of the nearest map value to each of ``normed`` (``[blocks, size]``, in
-    [-1, 1]); each block uses the signed map where ``signed`` (``[blocks]``) is True.
+def _encode(normed: Array, is_signed: Array) -> Array:
+    """The index of the nearest map value to each of ``normed`` (in [-1, 1]), from the
+    signed map where ``is_signed`` (a bool array broadcasting to ``normed``'s shape).
 
     Computed from the map's structure, with arithmetic only (a binary search over 256
     values is eight dependent table lookups per element, and lookups with computed
@@ -155,7 +193,6 @@ def _encode(normed: Array, signed: Array) -> Array:
     At a decade's edges (or where float32 rounding puts ``|x|`` in the next decade) the
     nearest may be in the next decade: one comparison with each neighbour settles it.
     """
-    is_signed = signed[:, None]
     per_value = jnp.where(is_signed, 1.0, 2.0)  # the unsigned map doubles every decade
     # Multiplications by 1 / per_value (exact) rather than divisions, see _by_decade.
     share = jnp.where(is_signed, 1.0, 0.5)
@@ -192,18 +229,18 @@ def quantize_blockwise(x: Array, block_size: int) -> QuantizedArray:
     for the unsigned) times that absmax.
     """
     x = jnp.asarray(x, jnp.float32)
+    if x.size % block_size:
+        flat = _flat(x)
+        absmax, lowest = _ragged_extrema(flat, block_size)
+        signed = lowest < 0
+        scale = _per_element(jnp.where(absmax > 0, absmax, 1), block_size, flat.size)
+        codes = _encode(flat / scale, _per_element(signed, block_size, flat.size))
+        return QuantizedArray(_unflat(codes.astype(jnp.uint8), x), absmax, signed)
     blocks = _blocks(x, block_size)
-    # One reduction for both: XLA recomputes the elementwise work that produces x (the
-    # decode and the inner update) in every consumer, and each reduction is one.
-    absmax, lowest = jax.lax.reduce(
-        (jnp.abs(blocks), blocks),
-        (np.float32(0), np.float32(np.inf)),
-        lambda a, b: (jax.lax.max(a[0], b[0]), jax.lax.min(a[1], b[1])),
-        (1,),
-    )
+    absmax, lowest = _extrema(blocks)
     signed = lowest < 0
     normed = blocks / jnp.where(absmax > 0, absmax, 1)[:, None]
-    codes = _encode(normed, signed).astype(jnp.uint8)
+    codes = _encode(normed, signed[:, None]).astype(jnp.uint8)
     return QuantizedArray(_unblock(codes, x), absmax, signed)
 
 
@@ -212,11 +249,11 @@ def quantize_blockwise(x: Array, block_size: int) -> QuantizedArray:
 _quantize_compiled = jax.jit(quantize_blockwise, static_argnums=1)
 
 
-def _decode(codes: Array, signed: Array) -> Array:
-    """The map values of ``codes`` (``[blocks, size]`` ints), arithmetic inverse of
-    :func:`_encode` (a table lookup with sharded indices fails on an Explicit mesh and
-    does not fuse on CPUs); equal to :func:`dynamic_map` to float32 rounding."""
-    is_signed = signed[:, None]
+def _decode(codes: Array, is_signed: Array) -> Array:
+    """The map values of ``codes`` (int32), from the signed map where ``is_signed``
+    (broadcasting to ``codes``' shape); arithmetic inverse of :func:`_encode` (a table
+    lookup with sharded indices fails on an Explicit mesh and does not fuse on CPUs);
+    equal to :func:`dynamic_map` to float32 rounding."""
     per_value = jnp.where(is_signed, 1, 2)
     negative = is_signed & (codes < 127)
     # Index in the non-negative half (see _encode), and the sign.
@@ -239,8 +276,13 @@ def _decode(codes: Array, signed: Array) -> Array:
 
 def dequantize_blockwise(q: QuantizedArray, block_size: int) -> Array:
     """The float32 array that ``q`` holds (inverse of :func:`quantize_blockwise`)."""
+    if q.codes.size % block_size:
+        flat = _flat(q.codes).astype(jnp.int32)
+        signed = _per_element(q.signed, block_size, flat.size)
+        values = _decode(flat, signed) * _per_element(q.scales, block_size, flat.size)
+        return _unflat(values, q.codes)
     blocks = _blocks(q.codes.astype(jnp.int32), block_size)
-    return _unblock(_decode(blocks, q.signed) * q.scales[:, None], q.codes)
+    return _unblock(_decode(blocks, q.signed[:, None]) * q.scales[:, None], q.codes)
 
 
 def _hash32(h: Array) -> Array:
