@@ -7,11 +7,13 @@ warmup for ``t < warmup_t`` and multiplies it by ``1 + noise`` inside ``noise_ra
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._base import Array, Schedule
 from .._validate import Choice, Either, Integer, Items, Real
@@ -40,15 +42,40 @@ CycleMul = Annotated[float, Real(low=1.0, schedule=False, concrete=True)]
 
 def cycles(
     t: Array, t_initial: int, cycle_mul: float, cycle_decay: float, cycle_limit: int
-) -> tuple[Array, Array, Array, Array]:
-    """``(in_cycle, gamma, t_curr, t_i)``: timm's restart bookkeeping at ``t >= 0``.
+) -> tuple[Array, Array, Array, Array, Array]:
+    """``(in_cycle, gamma, t_curr, t_i, left)``: timm's restart bookkeeping at ``t >= 0``.
 
     ``in_cycle`` is False once ``cycle_limit`` cycles are over (timm then holds
     ``lr_min``); ``gamma = cycle_decay ** i`` scales cycle ``i``'s peak. The cycle index
-    is timm's, also where its float64 log starts a cycle a step late.
+    is timm's, also where its float64 log starts a cycle a step late. ``left`` is
+    ``t_i - t_curr`` (>= 0) to float32 precision of its own size, from the cycle's
+    float64 end (see :func:`_cycle_ends`): near a cycle's end the float32 difference of
+    ``t_i`` and ``t_curr`` keeps few of its digits, and ``left ** power`` with
+    ``power < 1`` magnifies their error.
     """
     i, t_curr, t_i = float64_log_position(t, float(t_initial), float(cycle_mul))
-    return i < cycle_limit, power(cycle_decay, i), t_curr, t_i
+    hi, lo = _cycle_ends(float(t_initial), float(cycle_mul), cycle_limit)
+    left = t_i - t_curr
+    if hi.size:
+        n = jnp.clip(i, 0, hi.size - 1).astype(jnp.int32)
+        tabled = (jnp.asarray(hi)[n] - t) + jnp.asarray(lo)[n]
+        left = jnp.where(i < hi.size, tabled, left)
+    return i < cycle_limit, power(cycle_decay, i), t_curr, t_i, jnp.maximum(left, 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _cycle_ends(first: float, mul: float, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ends of the first cycles, ``first (mul^(n+1) - 1) / (mul - 1)`` in float64, as
+    float32 pairs ``hi + lo``; up to ``limit`` cycles, while the ends are under 2^24
+    (where float32 steps are exact) and at most 4096 of them."""
+    ends = []
+    for n in range(min(limit, 4096)):
+        end = first * (n + 1) if mul == 1.0 else first * (mul ** (n + 1) - 1) / (mul - 1)
+        if end > 2**24:
+            break
+        ends.append(end)
+    hi = np.asarray(ends, np.float32)
+    return hi, (np.asarray(ends, np.float64) - hi).astype(np.float32)
 
 
 def noisy(

@@ -43,13 +43,6 @@ DecayT = Annotated[float, Real(low=0.0, low_open=True, schedule=False, concrete=
 DecayMilestones = Annotated[Sequence[int], Items(Integer(low=0))]
 
 
-def _k_frac(t_curr: Array, t_i: Array, k_decay: float) -> Array:
-    """``t_curr ** k / t_i ** k``: the progress through a cycle under k-decay."""
-    if k_decay == 1.0:
-        return div(t_curr, t_i)
-    return div(jnp.power(t_curr, k_decay), jnp.power(t_i, k_decay))
-
-
 @validated
 def CosineLRScheduler(
     lr: NonNegativeNumber,
@@ -205,7 +198,7 @@ def TanhLRScheduler(
         raise ValueError(f"lb must be below ub, got lb={lb!r}, ub={ub!r}")
 
     def decayed(t: Array) -> Array:
-        on, gamma, t_curr, t_i = cycles(t, t_initial, cycle_mul, cycle_decay, cycle_limit)
+        on, gamma, t_curr, t_i, _ = cycles(t, t_initial, cycle_mul, cycle_decay, cycle_limit)
         r = div(t_curr, t_i)
         th = jnp.tanh(lb * (1.0 - r) + ub * r)
         return jnp.where(on, lr_min + 0.5 * (lr * gamma - lr_min) * (1.0 - th), lr_min)
@@ -282,8 +275,12 @@ def PolyLRScheduler(
     """
 
     def decayed(t: Array) -> Array:
-        on, gamma, t_curr, t_i = cycles(t, t_initial, cycle_mul, cycle_decay, cycle_limit)
-        poly = jnp.power(1.0 - _k_frac(t_curr, t_i, k_decay), power)
+        on, gamma, _, t_i, left = cycles(t, t_initial, cycle_mul, cycle_decay, cycle_limit)
+        # 1 - (1 - y)^k with y = left / t_i, from y itself: it is small at a cycle's end.
+        # y is 1 at a cycle's start, where the tabled end and t_i may part by an ulp.
+        y = jnp.minimum(div(left, t_i), 1.0)
+        rest = y if k_decay == 1.0 else -jnp.expm1(k_decay * jnp.log1p(-y))
+        poly = jnp.power(rest, power)
         return jnp.where(on, lr_min + (lr * gamma - lr_min) * poly, lr_min)
 
     return assemble(
