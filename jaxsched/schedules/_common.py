@@ -134,6 +134,16 @@ def _float64_log_starts(first: float, mul: float) -> np.ndarray | None:
     return None
 
 
+def float64_cycle_starts(first: float, mul: float, count: int) -> np.ndarray:
+    """Where cycles ``0 .. count - 1`` start, ``first (mul^n - 1) / (mul - 1)`` (``first n``
+    for ``mul = 1``), in float64; ``inf`` past float64's range."""
+    n = np.arange(count)
+    if mul == 1.0:
+        return first * n.astype(np.float64)
+    with np.errstate(over="ignore"):
+        return first * (mul**n - 1) / (mul - 1)
+
+
 def float64_log_position(t: Array, first: float, mul: float) -> tuple[Array, Array, Array]:
     """:func:`cycle_position` with the cycle index timm (and torch's
     ``CosineAnnealingWarmRestarts.step(epoch)``) compute: ``floor(log(1 - t / first *
@@ -150,9 +160,8 @@ def float64_log_position(t: Array, first: float, mul: float) -> tuple[Array, Arr
     if starts is None or not starts.size:
         return i, t_curr, length
     late_i = jnp.searchsorted(jnp.asarray(starts), t, side="right").astype(i.dtype)
-    n = np.arange(starts.size + 1)
-    begin = (first * (mul**n - 1) / (mul - 1)).astype(np.float32)
-    lengths = (first * mul**n).astype(np.float32)
+    begin = float64_cycle_starts(first, mul, starts.size + 1).astype(np.float32)
+    lengths = (first * mul ** np.arange(starts.size + 1)).astype(np.float32)
     off = late_i != i
     index = late_i.astype(jnp.int32)
     return (

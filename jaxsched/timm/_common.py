@@ -7,7 +7,6 @@ warmup for ``t < warmup_t`` and multiplies it by ``1 + noise`` inside ``noise_ra
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -17,7 +16,14 @@ import numpy as np
 
 from .._base import Array, Schedule
 from .._validate import Choice, Either, Integer, Items, Real
-from ..schedules._common import as_step, as_value, div, float64_log_position, power
+from ..schedules._common import (
+    as_step,
+    as_value,
+    div,
+    float64_cycle_starts,
+    float64_log_position,
+    power,
+)
 
 # timm's noise range: None (no noise), a start (noise from it on) or a [start, end) pair.
 NoiseRange = Annotated[
@@ -63,19 +69,14 @@ def cycles(
     return i < cycle_limit, power(cycle_decay, i), t_curr, t_i, jnp.maximum(left, 0.0)
 
 
-@functools.lru_cache(maxsize=64)
 def _cycle_ends(first: float, mul: float, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ends of the first cycles, ``first (mul^(n+1) - 1) / (mul - 1)`` in float64, as
-    float32 pairs ``hi + lo``; up to ``limit`` cycles, while the ends are under 2^24
-    (where float32 steps are exact) and at most 4096 of them."""
-    ends = []
-    for n in range(min(limit, 4096)):
-        end = first * (n + 1) if mul == 1.0 else first * (mul ** (n + 1) - 1) / (mul - 1)
-        if end > 2**24:
-            break
-        ends.append(end)
-    hi = np.asarray(ends, np.float32)
-    return hi, (np.asarray(ends, np.float64) - hi).astype(np.float32)
+    """The float64 ends of the first cycles (the next cycles' starts) as float32 pairs
+    ``hi + lo``: up to ``limit`` cycles and at most 4096, while the ends are under 2^24
+    (where float32 steps are exact)."""
+    ends = float64_cycle_starts(first, mul, min(limit, 4096) + 1)[1:]
+    ends = ends[ends <= 2**24]
+    hi = ends.astype(np.float32)
+    return hi, (ends - hi).astype(np.float32)
 
 
 def noisy(
